@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Dialect } from './migrations/helpers.js';
+import { migrations } from './migrations/index.js';
+import type { DB } from './schema.js';
+
+export type { Dialect };
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  /** Where it lives, without credentials (for logs). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/tally.db';
+
+// int8 (ids, points, epoch-ms times) as JS numbers: every value we store is within 2^53.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+/**
+ * Opens the database named by a URL: `sqlite:PATH` (`sqlite::memory:` for a throw-away one)
+ * or `postgres://user@host:port/db`.
+ */
+export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number } = {}): Database {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20) });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const location = url.replace(/\/\/[^@/]*@/, '//');
+    return { db, dialect: 'postgres', location, close: () => db.destroy() };
+  }
+  if (!url.startsWith('sqlite:')) throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got ${url})`);
+  const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  const sqlite = openSqlite(file);
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * One better-sqlite3 connection with Tally's settings: WAL so readers never block the writer,
+ * synchronous=FULL so an acknowledged write survives a power cut.
+ */
+export function openSqlite(file: string): SQLite.Database {
+  if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('cache_size = -131072');
+  sqlite.pragma('temp_store = MEMORY');
+  return sqlite;
+}
+
+/**
+ * Applies pending migrations. Several processes may start at once: PostgreSQL serialises them
+ * with the migrator's advisory lock; SQLite with its write lock (a loser of the race retries).
+ */
+export async function migrate(database: Database): Promise<void> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => migrations(database.dialect) },
+  });
+  for (let attempt = 0; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    const busy = /SQLITE_BUSY|database is locked|duplicate key value|already exists/i.test(String(error));
+    if (!busy || attempt >= 5) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+  }
+}
+
+/** Opens and migrates: what every command that touches the database does first. */
+export async function connect(url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL): Promise<Database> {
+  const database = openDatabase(url);
+  try {
+    await migrate(database);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return database;
+}

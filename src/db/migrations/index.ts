@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { Dialect } from './helpers.js';
+import * as m0001 from './0001_core_ledger.js';
+
+/**
+ * The ordered list of migrations. Never edit or rename one after it has shipped:
+ * the migrator refuses to run over rewritten history.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_core_ledger': { up: m0001.up(dialect) },
+  };
+}

@@ -1,0 +1,135 @@
+import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import type { Customer, CustomerFilter } from '../../domain/types.js';
+import { normalizeSearch } from '../../domain/validation.js';
+import { dialectOf } from '../dialect-of.js';
+import type { DB } from '../schema.js';
+import { iso } from '../time.js';
+
+/** The highest code point: `q <= s < q + TOP` holds exactly for the strings that start with q. */
+const TOP = '\u{10FFFF}';
+
+const CUSTOMER_COLUMNS = [
+  'c.id',
+  'c.external_id',
+  'c.email',
+  'c.first_name',
+  'c.last_name',
+  'c.balance',
+  'c.lifetime_points',
+  'c.pending_points',
+  'c.tier_id',
+  'c.tier_changed_at',
+  'c.last_activity_at',
+  'c.created_at',
+] as const;
+
+export function selectCustomers(db: Kysely<DB>, storeId: number) {
+  return db
+    .selectFrom('customers as c')
+    .leftJoin('tiers as t', 't.id', 'c.tier_id')
+    .select(CUSTOMER_COLUMNS)
+    .select('t.name as tier_name')
+    .where('c.store_id', '=', storeId);
+}
+
+type CustomerSelect = ReturnType<typeof selectCustomers>;
+export type CustomerRecord = Awaited<ReturnType<CustomerSelect['executeTakeFirstOrThrow']>>;
+
+export function toCustomer(r: CustomerRecord): Customer {
+  return {
+    id: r.id,
+    externalId: r.external_id,
+    email: r.email,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    balance: r.balance,
+    lifetimePoints: r.lifetime_points,
+    pendingPoints: r.pending_points,
+    tier: r.tier_id === null ? null : { id: r.tier_id, name: r.tier_name ?? '' },
+    tierChangedAt: iso(r.tier_changed_at),
+    lastActivityAt: iso(r.last_activity_at),
+    createdAt: iso(r.created_at),
+  };
+}
+
+export async function findCustomer(db: Kysely<DB>, storeId: number, id: number): Promise<CustomerRecord | undefined> {
+  return selectCustomers(db, storeId).where('c.id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Reads a customer for a write. Must run inside the write's transaction: on PostgreSQL the row is
+ * locked (FOR UPDATE) until the transaction ends; on SQLite the transaction already holds the
+ * database's single write lock (BEGIN IMMEDIATE), so the read cannot go stale either.
+ */
+export async function lockCustomer(trx: Kysely<DB>, storeId: number, id: number): Promise<CustomerRecord | undefined> {
+  const q = selectCustomers(trx, storeId).where('c.id', '=', id);
+  return (dialectOf(trx) === 'postgres' ? q.forUpdate('c') : q).executeTakeFirst();
+}
+
+/**
+ * Applies a planned change to the cached totals. The guard `balance + d >= 0` repeats the
+ * invariant in SQL, so even a wrong plan cannot drive a balance negative.
+ */
+export async function applyToCustomer(
+  trx: Kysely<DB>,
+  storeId: number,
+  id: number,
+  change: { points: number; tierPoints: number; activityAt: number | null },
+): Promise<boolean> {
+  const result = await trx
+    .updateTable('customers')
+    .set((eb) => ({
+      balance: eb('balance', '+', change.points),
+      lifetime_points: eb('lifetime_points', '+', change.tierPoints),
+      ...(change.activityAt === null ? {} : { last_activity_at: change.activityAt }),
+    }))
+    .where('store_id', '=', storeId)
+    .where('id', '=', id)
+    .where(sql<boolean>`balance + ${change.points} >= 0`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * The one definition of "customers matching a filter", used by lists, exports and bulk
+ * selections alike. `search` matches a prefix of the e-mail, of "first last", of the last
+ * name, or the exact external id: all index range scans, no full scan.
+ */
+export function applyCustomerFilter<O>(
+  q: SelectQueryBuilder<DB, 'customers' | any, O>,
+  f: CustomerFilter,
+  alias = 'c',
+): SelectQueryBuilder<DB, any, O> {
+  const col = (name: string) => sql.ref(`${alias}.${name}`);
+  let out = q as SelectQueryBuilder<DB, any, O>;
+  if (f.externalId !== undefined) out = out.where(col('external_id'), '=', f.externalId);
+  if (f.email !== undefined) out = out.where(col('email'), '=', f.email.trim().toLowerCase());
+  if (f.tierId !== undefined) out = out.where(col('tier_id'), '=', f.tierId);
+  if (f.minBalance !== undefined) out = out.where(col('balance'), '>=', f.minBalance);
+  if (f.maxBalance !== undefined) out = out.where(col('balance'), '<=', f.maxBalance);
+  if (f.lastActivityBefore !== undefined) out = out.where(col('last_activity_at'), '<', Date.parse(f.lastActivityBefore));
+  if (f.lastActivityAfter !== undefined) out = out.where(col('last_activity_at'), '>', Date.parse(f.lastActivityAfter));
+  if (f.tierChangedAfter !== undefined) out = out.where(col('tier_changed_at'), '>', Date.parse(f.tierChangedAfter));
+  if (f.search !== undefined && f.search.trim() !== '') {
+    const s = normalizeSearch(f.search);
+    const prefix = (name: string) => (eb: ExpressionBuilder<any, any>) =>
+      eb.and([eb(col(name), '>=', s), eb(col(name), '<', s + TOP)]);
+    out = out.where((eb) =>
+      eb.or([
+        prefix('email')(eb),
+        prefix('name_norm')(eb),
+        prefix('last_name_norm')(eb),
+        eb(col('external_id'), '=', f.search!.trim()),
+      ]),
+    );
+  }
+  return out;
+}
+
+export function searchColumns(firstName: string | null, lastName: string | null) {
+  const full = [firstName, lastName].filter(Boolean).join(' ');
+  return {
+    name_norm: full ? normalizeSearch(full) : null,
+    last_name_norm: lastName ? normalizeSearch(lastName) : null,
+  };
+}

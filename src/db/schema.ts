@@ -1,0 +1,108 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * Table types. Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite)
+ * so that both dialects compare, index and compute them alike; flags are 0/1 integers.
+ */
+export interface StoresTable {
+  id: Generated<number>;
+  name: string;
+  storefront_secret: string;
+  settings: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  store_id: number;
+  name: string;
+  key_prefix: string;
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  store_id: number;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: 'owner' | 'admin' | 'agent' | 'viewer';
+  created_at: number;
+}
+
+export interface TiersTable {
+  id: Generated<number>;
+  store_id: number;
+  name: string;
+  threshold: number;
+  entry_reward_points: number | null;
+  created_at: number;
+}
+
+export interface CustomersTable {
+  id: Generated<number>;
+  store_id: number;
+  external_id: string | null;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  /** lower("first last"), for prefix search. */
+  name_norm: string | null;
+  /** lower(last), for prefix search on the family name. */
+  last_name_norm: string | null;
+  balance: Generated<number>;
+  lifetime_points: Generated<number>;
+  pending_points: Generated<number>;
+  tier_id: number | null;
+  tier_manual: Generated<number>;
+  tier_changed_at: number | null;
+  last_activity_at: number | null;
+  created_at: number;
+}
+
+export interface TransactionsTable {
+  id: Generated<number>;
+  store_id: number;
+  customer_id: number;
+  type: string;
+  points: number;
+  tier_points: number;
+  balance_after: number;
+  reason: string;
+  customer_message: string | null;
+  visible_to_customer: number;
+  actor_type: string;
+  actor_id: number | null;
+  actor_name: string;
+  job_id: number | null;
+  reverses_id: number | null;
+  reference: string | null;
+  idempotency_key: string | null;
+  created_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  store_id: number;
+  key: string;
+  request_hash: string;
+  status_code: number;
+  response_body: string;
+  created_at: number;
+}
+
+export interface DB {
+  stores: StoresTable;
+  api_keys: ApiKeysTable;
+  users: UsersTable;
+  tiers: TiersTable;
+  customers: CustomersTable;
+  transactions: TransactionsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export type CustomerRow = Selectable<CustomersTable>;
+export type TransactionRow = Selectable<TransactionsTable>;
+export type NewTransactionRow = Insertable<TransactionsTable>;
+export type StoreRow = Selectable<StoresTable>;

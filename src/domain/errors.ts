@@ -1,0 +1,151 @@
+/**
+ * Every failure a caller can act on is a DomainError with a stable snake_case `code`
+ * and its data as fields. `src/http/errors.ts` maps codes to HTTP statuses in one table;
+ * nothing else decides a status.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  /** Extra, machine-readable facts for the caller (goes to `error.details`). */
+  details(): Record<string, unknown> | undefined {
+    return undefined;
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'validation_error';
+  constructor(
+    message: string,
+    readonly field?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+  override details() {
+    return this.field ? { field: this.field, ...this.extra } : this.extra;
+  }
+}
+
+/** The request itself could not be read (malformed JSON, bad encoding). */
+export class MalformedRequestError extends DomainError {
+  constructor(
+    readonly code: 'invalid_json' | 'malformed_request',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly code = 'unsupported_media_type';
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'payload_too_large';
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly code = 'unauthorized';
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'forbidden';
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'not_found';
+  constructor(
+    readonly resource: string,
+    readonly id?: string | number,
+  ) {
+    super(`${resource} not found`);
+  }
+  override details() {
+    return { resource: this.resource };
+  }
+}
+
+export class InsufficientPointsError extends DomainError {
+  readonly code = 'insufficient_points';
+  constructor(
+    readonly customerId: number,
+    readonly balance: number,
+    readonly requested: number,
+  ) {
+    super(`Customer ${customerId} has ${balance} points; cannot deduct ${requested}`);
+  }
+  override details() {
+    return { customerId: this.customerId, balance: this.balance, requested: this.requested };
+  }
+}
+
+export class BalanceChangedError extends DomainError {
+  readonly code = 'balance_changed';
+  constructor(
+    readonly customerId: number,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`The balance is ${actual}, not the expected ${expected}: it changed since it was read`);
+  }
+  override details() {
+    return { customerId: this.customerId, expectedBalance: this.expected, balance: this.actual };
+  }
+}
+
+export class CustomerExistsError extends DomainError {
+  readonly code = 'customer_exists';
+  constructor(readonly field: 'externalId' | 'email') {
+    super(`A customer with this ${field} already exists in the store`);
+  }
+  override details() {
+    return { field: this.field };
+  }
+}
+
+export class AlreadyReversedError extends DomainError {
+  readonly code = 'already_reversed';
+  constructor(readonly transactionId: number) {
+    super(`Transaction ${transactionId} has already been reversed`);
+  }
+}
+
+export class NotReversibleError extends DomainError {
+  readonly code = 'not_reversible';
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  readonly code = 'idempotency_key_reused';
+  constructor() {
+    super('This Idempotency-Key was already used with a different request');
+  }
+}
+
+export class IdempotencyKeyInProgressError extends DomainError {
+  readonly code = 'idempotency_key_in_progress';
+  constructor() {
+    super('A request with this Idempotency-Key is still being processed; retry later');
+  }
+}
+
+export class RateLimitedError extends DomainError {
+  readonly code = 'rate_limited';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests; retry in ${retryAfterSeconds} s`);
+  }
+  override details() {
+    return { retryAfter: this.retryAfterSeconds };
+  }
+}
+
+export class ConfirmationRequiredError extends DomainError {
+  readonly code = 'confirmation_required';
+}
+
+export class JobStateError extends DomainError {
+  constructor(
+    readonly code: 'job_not_cancellable' | 'job_not_revertible' | 'already_reverted',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,143 @@
+/** Who made a change. Recorded on every ledger row. */
+export interface Actor {
+  type: 'user' | 'api_key' | 'system';
+  id: number | null;
+  name: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: null, name: 'system' };
+
+export type TransactionType =
+  | 'adjustment'
+  | 'reset'
+  | 'import'
+  | 'redemption'
+  | 'reward'
+  | 'expiry'
+  | 'reversal'
+  | 'tier_reward';
+
+export const TRANSACTION_TYPES: readonly TransactionType[] = [
+  'adjustment',
+  'reset',
+  'import',
+  'redemption',
+  'reward',
+  'expiry',
+  'reversal',
+  'tier_reward',
+];
+
+export interface Transaction {
+  id: number;
+  customerId: number;
+  type: TransactionType;
+  points: number;
+  tierPoints: number;
+  balanceAfter: number;
+  reason: string;
+  customerMessage: string | null;
+  visibleToCustomer: boolean;
+  actor: Actor;
+  jobId: number | null;
+  reversesId: number | null;
+  reference: string | null;
+  createdAt: string;
+}
+
+export interface TierRef {
+  id: number;
+  name: string;
+}
+
+export interface Customer {
+  id: number;
+  externalId: string | null;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  balance: number;
+  lifetimePoints: number;
+  pendingPoints: number;
+  tier: TierRef | null;
+  tierChangedAt: string | null;
+  lastActivityAt: string | null;
+  createdAt: string;
+}
+
+export interface NewCustomer {
+  externalId?: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** A single manual adjustment of one customer's balance. */
+export interface AdjustPoints {
+  customerId: number;
+  points: number;
+  reason: string;
+  customerMessage?: string | null;
+  /** Whether lifetime (tier-qualifying) points move too. Default true. */
+  affectsTier?: boolean;
+  visibleToCustomer?: boolean;
+  /** When set, the adjustment applies only if the balance still equals this. */
+  expectedBalance?: number;
+}
+
+export interface ResetPoints {
+  customerId: number;
+  reason: string;
+  customerMessage?: string | null;
+}
+
+export interface ReverseTransaction {
+  transactionId: number;
+  reason: string;
+  customerMessage?: string | null;
+}
+
+/** The outcome of any single-customer write. */
+export interface LedgerWrite {
+  transaction: Transaction;
+  customer: Customer;
+}
+
+/** The filter that selects customers, the same for lists, exports and bulk selections. */
+export interface CustomerFilter {
+  externalId?: string;
+  email?: string;
+  search?: string;
+  tierId?: number;
+  minBalance?: number;
+  maxBalance?: number;
+  lastActivityBefore?: string;
+  lastActivityAfter?: string;
+  tierChangedAfter?: string;
+}
+
+export interface TransactionFilter {
+  customerId?: number;
+  type?: TransactionType;
+  jobId?: number;
+  from?: string;
+  to?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** Exclusive upper bound on id (lists are newest first). */
+  beforeId?: number;
+}
+
+export interface BalanceAt {
+  customerId: number;
+  at: string;
+  balance: number;
+  lifetimePoints: number;
+}

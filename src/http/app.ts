@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { sql } from 'kysely';
+import { RateLimitedError } from '../domain/errors.js';
+import { hashApiKey } from '../ledger/stores.js';
+import { apiKeyAuth } from './auth.js';
+import type { AppContext } from './context.js';
+import { errorHandler } from './errors.js';
+import { customerRoutes } from './routes/customers.js';
+import { transactionRoutes } from './routes/transactions.js';
+import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
+import { validatorCompiler } from './validation.js';
+
+export interface AppOptions {
+  logger?: FastifyBaseLogger;
+  /** Requests per minute per API key; 0 turns the limit off. */
+  rateLimitPerMinute?: number;
+}
+
+const BODY_LIMIT = 1024 * 1024;
+
+/** Builds the HTTP app without listening (tests use it as is; server.ts listens). */
+export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    // One line per request (onResponse below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+  });
+  app.decorateRequest('principal', null);
+  // JSON only; a text body to a JSON route is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler());
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  });
+  for (const schema of [errorSchema, customerSchema, transactionSchema]) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Tally', description: 'Loyalty-points ledger API', version: '0.1.0' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  const perMinute = opts.rateLimitPerMinute ?? 6000;
+  if (perMinute > 0) {
+    await app.register(rateLimit, {
+      global: false,
+      max: perMinute,
+      timeWindow: 60_000,
+      keyGenerator: (req) => {
+        const auth = req.headers.authorization;
+        return auth ? `key:${hashApiKey(auth)}` : `ip:${req.ip}`;
+      },
+      errorResponseBuilder: (_req, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
+    });
+  }
+
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    await sql`select 1`.execute(ctx.database.db);
+    return reply.send({ status: 'ok' });
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => {
+    if (perMinute > 0) v1.addHook('onRequest', v1.rateLimit());
+    v1.addHook('onRequest', apiKeyAuth(ctx));
+    await v1.register(customerRoutes, { ctx });
+    await v1.register(transactionRoutes, { ctx });
+  });
+  return app;
+}

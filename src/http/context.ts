@@ -1,0 +1,20 @@
+import type { Committer } from '../db/committer.js';
+import type { Database } from '../db/database.js';
+import type { Actor } from '../domain/types.js';
+
+/** What routes need: the database, and the committer that runs writes. */
+export interface AppContext {
+  database: Database;
+  committer: Committer;
+}
+
+export interface Principal {
+  storeId: number;
+  actor: Actor;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}

@@ -1,0 +1,152 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ValidationError } from '../../domain/errors.js';
+import type { AdjustPoints, CustomerFilter, NewCustomer, ResetPoints } from '../../domain/types.js';
+import { adjustPoints, resetPoints } from '../../ledger/adjust.js';
+import { balanceAt, createCustomer, getCustomer, listCustomers } from '../../ledger/customers.js';
+import { listTransactions } from '../../ledger/transactions.js';
+import { principal } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { sendWrite } from '../idempotent.js';
+import { pageRequest } from '../paging.js';
+import {
+  commonErrors,
+  idempotencyHeader,
+  idParams,
+  ledgerWriteSchema,
+  pageSchema,
+  pagingQuery,
+} from '../schemas/common.js';
+import {
+  adjustmentBody,
+  customerFilterQuery,
+  newCustomerBody,
+  resetBody,
+  transactionFilterQuery,
+} from '../schemas/customers.js';
+
+type Paging = { limit: number; cursor?: string };
+
+export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const db = ctx.database.db;
+
+  app.post<{ Body: NewCustomer }>('/v1/customers', {
+    schema: {
+      tags: ['customers'],
+      summary: 'Create a customer',
+      headers: idempotencyHeader,
+      body: newCustomerBody,
+      response: { 201: { $ref: 'Customer#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req, reply) =>
+      sendWrite(ctx, req, reply, 201, (trx) => createCustomer(trx, principal(req).storeId, req.body)),
+  });
+
+  app.get<{ Querystring: CustomerFilter & Paging }>('/v1/customers', {
+    schema: {
+      tags: ['customers'],
+      summary: 'List, filter and search customers (newest first)',
+      querystring: customerFilterQuery,
+      response: { 200: pageSchema('Customer'), ...commonErrors },
+    },
+    handler: async (req) => {
+      const { limit, cursor, ...filter } = req.query;
+      return listCustomers(db, principal(req).storeId, filter, pageRequest(limit, cursor));
+    },
+  });
+
+  app.get<{ Params: { id: number } }>('/v1/customers/:id', {
+    schema: {
+      tags: ['customers'],
+      summary: 'Get a customer',
+      params: idParams,
+      response: { 200: { $ref: 'Customer#' }, 404: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req) => getCustomer(db, principal(req).storeId, req.params.id),
+  });
+
+  app.post<{ Params: { id: number }; Body: Omit<AdjustPoints, 'customerId'> & { expiresAt?: string; availableAt?: string } }>(
+    '/v1/customers/:id/adjustments',
+    {
+      schema: {
+        tags: ['adjustments'],
+        summary: 'Add or deduct points for one customer',
+        params: idParams,
+        headers: idempotencyHeader,
+        body: adjustmentBody,
+        response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+      },
+      handler: (req, reply) => {
+        const { expiresAt, availableAt, ...body } = req.body;
+        if (expiresAt !== undefined || availableAt !== undefined) {
+          throw new ValidationError(
+            'expiresAt and availableAt need point expiry and pending points, which this server does not offer yet',
+            expiresAt !== undefined ? 'expiresAt' : 'availableAt',
+          );
+        }
+        const { storeId, actor } = principal(req);
+        const key = req.headers['idempotency-key'] as string | undefined;
+        return sendWrite(ctx, req, reply, 201, (trx) =>
+          adjustPoints(trx, storeId, { ...body, customerId: req.params.id }, actor, { idempotencyKey: key }),
+        );
+      },
+    },
+  );
+
+  app.post<{ Params: { id: number }; Body: Omit<ResetPoints, 'customerId'> }>('/v1/customers/:id/reset', {
+    schema: {
+      tags: ['adjustments'],
+      summary: "Reset one customer's balance to zero",
+      params: idParams,
+      headers: idempotencyHeader,
+      body: resetBody,
+      response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req, reply) => {
+      const { storeId, actor } = principal(req);
+      const key = req.headers['idempotency-key'] as string | undefined;
+      return sendWrite(ctx, req, reply, 201, (trx) =>
+        resetPoints(trx, storeId, { ...req.body, customerId: req.params.id }, actor, { idempotencyKey: key }),
+      );
+    },
+  });
+
+  app.get<{ Params: { id: number }; Querystring: Paging }>('/v1/customers/:id/transactions', {
+    schema: {
+      tags: ['transactions'],
+      summary: "A customer's ledger, newest first",
+      params: idParams,
+      querystring: { type: 'object', properties: pagingQuery, additionalProperties: false },
+      response: { 200: pageSchema('Transaction'), 404: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: async (req) => {
+      const { storeId } = principal(req);
+      await getCustomer(db, storeId, req.params.id);
+      return listTransactions(db, storeId, { customerId: req.params.id }, pageRequest(req.query.limit, req.query.cursor));
+    },
+  });
+
+  app.get<{ Params: { id: number }; Querystring: { at?: string } }>('/v1/customers/:id/balance', {
+    schema: {
+      tags: ['transactions'],
+      summary: 'Balance and lifetime points at a moment (default now), summed from the ledger',
+      params: idParams,
+      querystring: { type: 'object', properties: { at: { type: 'string', maxLength: 64 } }, additionalProperties: false },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            customerId: { type: 'integer' },
+            at: { type: 'string', format: 'date-time' },
+            balance: { type: 'integer' },
+            lifetimePoints: { type: 'integer' },
+          },
+        },
+        404: { $ref: 'Error#' },
+        ...commonErrors,
+      },
+    },
+    handler: (req) => balanceAt(db, principal(req).storeId, req.params.id, req.query.at ?? new Date().toISOString()),
+  });
+};
+
+export { transactionFilterQuery };

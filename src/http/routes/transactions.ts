@@ -1,0 +1,68 @@
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ReverseTransaction, TransactionFilter } from '../../domain/types.js';
+import { reverseTransaction } from '../../ledger/reverse.js';
+import { listTransactions, streamTransactions } from '../../ledger/transactions.js';
+import { transactionCsvRows } from '../../ledger/transaction-csv.js';
+import { principal } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { sendWrite } from '../idempotent.js';
+import { pageRequest } from '../paging.js';
+import { commonErrors, idempotencyHeader, idParams, ledgerWriteSchema, pageSchema } from '../schemas/common.js';
+import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../schemas/customers.js';
+
+export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const db = ctx.database.db;
+
+  app.get<{ Querystring: TransactionFilter & { limit: number; cursor?: string } }>('/v1/transactions', {
+    schema: {
+      tags: ['transactions'],
+      summary: 'The store-wide transaction log, newest first',
+      querystring: transactionFilterQuery,
+      response: { 200: pageSchema('Transaction'), ...commonErrors },
+    },
+    handler: (req) => {
+      const { limit, cursor, ...filter } = req.query;
+      return listTransactions(db, principal(req).storeId, filter, pageRequest(limit, cursor));
+    },
+  });
+
+  app.get<{ Querystring: TransactionFilter }>('/v1/transactions/export.csv', {
+    schema: {
+      tags: ['transactions'],
+      summary: 'Stream the transaction log as CSV (formula-safe cells)',
+      querystring: transactionExportQuery,
+      produces: ['text/csv'],
+      response: { 200: { description: 'CSV with a header row', type: 'string' }, ...commonErrors },
+    },
+    handler: async (req, reply) => {
+      const rows = streamTransactions(db, principal(req).storeId, req.query);
+      // Pull the first row before answering, so a bad filter is still a JSON error, not a broken CSV.
+      const first = await rows.next();
+      const csv = Readable.from(transactionCsvRows(first, rows)).pipe(stringify());
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="transactions.csv"')
+        .send(csv);
+    },
+  });
+
+  app.post<{ Params: { id: number }; Body: Omit<ReverseTransaction, 'transactionId'> }>('/v1/transactions/:id/reverse', {
+    schema: {
+      tags: ['transactions'],
+      summary: 'Reverse one transaction with a new reversal row',
+      params: idParams,
+      headers: idempotencyHeader,
+      body: reverseBody,
+      response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req, reply) => {
+      const { storeId, actor } = principal(req);
+      const key = req.headers['idempotency-key'] as string | undefined;
+      return sendWrite(ctx, req, reply, 201, (trx) =>
+        reverseTransaction(trx, storeId, { ...req.body, transactionId: req.params.id }, actor, { idempotencyKey: key }),
+      );
+    },
+  });
+};

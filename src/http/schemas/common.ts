@@ -1,0 +1,116 @@
+/** JSON schemas shared by routes: validation, serialization and OpenAPI come from these. */
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
+      required: ['code', 'message'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+const nullableString = { type: ['string', 'null'] } as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+
+export const actorSchema = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', enum: ['user', 'api_key', 'system'] },
+    id: { type: ['integer', 'null'] },
+    name: { type: 'string' },
+  },
+  required: ['type', 'id', 'name'],
+} as const;
+
+export const customerSchema = {
+  $id: 'Customer',
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    externalId: nullableString,
+    email: nullableString,
+    firstName: nullableString,
+    lastName: nullableString,
+    balance: { type: 'integer' },
+    lifetimePoints: { type: 'integer' },
+    pendingPoints: { type: 'integer' },
+    tier: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'integer' }, name: { type: 'string' } },
+      required: ['id', 'name'],
+    },
+    tierChangedAt: nullableDateTime,
+    lastActivityAt: nullableDateTime,
+    createdAt: dateTime,
+  },
+  required: ['id', 'externalId', 'email', 'balance', 'lifetimePoints', 'pendingPoints', 'tier', 'createdAt'],
+} as const;
+
+export const transactionSchema = {
+  $id: 'Transaction',
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    customerId: { type: 'integer' },
+    type: { type: 'string' },
+    points: { type: 'integer' },
+    tierPoints: { type: 'integer' },
+    balanceAfter: { type: 'integer' },
+    reason: { type: 'string' },
+    customerMessage: nullableString,
+    visibleToCustomer: { type: 'boolean' },
+    actor: actorSchema,
+    jobId: { type: ['integer', 'null'] },
+    reversesId: { type: ['integer', 'null'] },
+    reference: nullableString,
+    createdAt: dateTime,
+  },
+  required: ['id', 'customerId', 'type', 'points', 'tierPoints', 'balanceAfter', 'reason', 'actor', 'createdAt'],
+} as const;
+
+export const ledgerWriteSchema = {
+  type: 'object',
+  properties: { transaction: { $ref: 'Transaction#' }, customer: { $ref: 'Customer#' } },
+  required: ['transaction', 'customer'],
+} as const;
+
+export function pageSchema(item: string) {
+  return {
+    type: 'object',
+    properties: { data: { type: 'array', items: { $ref: `${item}#` } }, nextCursor: nullableString },
+    required: ['data', 'nextCursor'],
+  } as const;
+}
+
+export const pagingQuery = {
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  cursor: { type: 'string', maxLength: 200 },
+} as const;
+
+export const idParams = {
+  type: 'object',
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+  required: ['id'],
+  additionalProperties: false,
+} as const;
+
+/** The errors every authenticated route can answer with. */
+export const commonErrors = {
+  401: { $ref: 'Error#' },
+  422: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
+} as const;
+
+export const idempotencyHeader = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } },
+} as const;

@@ -1,0 +1,88 @@
+import { EMAIL_MAX, EXTERNAL_ID_MAX, MAX_POINTS, MESSAGE_MAX, NAME_MAX } from '../../domain/validation.js';
+import { TRANSACTION_TYPES } from '../../domain/types.js';
+import { pagingQuery } from './common.js';
+
+const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
+const instant = { type: 'string', maxLength: 64 } as const;
+const count = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+export const newCustomerBody = {
+  type: 'object',
+  properties: {
+    externalId: text(EXTERNAL_ID_MAX),
+    email: text(EMAIL_MAX),
+    firstName: text(NAME_MAX),
+    lastName: text(NAME_MAX),
+  },
+  additionalProperties: false,
+} as const;
+
+/** Reason length is checked after trimming by the domain; the schema only bounds the raw size. */
+const reason = text(2000);
+
+export const adjustmentBody = {
+  type: 'object',
+  properties: {
+    points: { type: 'integer', minimum: -MAX_POINTS, maximum: MAX_POINTS, not: { const: 0 } },
+    reason,
+    customerMessage: { type: ['string', 'null'], maxLength: 2000 },
+    affectsTier: { type: 'boolean' },
+    visibleToCustomer: { type: 'boolean' },
+    expectedBalance: count,
+    expiresAt: instant,
+    availableAt: instant,
+  },
+  required: ['points', 'reason'],
+  additionalProperties: false,
+} as const;
+
+export const resetBody = {
+  type: 'object',
+  properties: { reason, customerMessage: { type: ['string', 'null'], maxLength: 2000 } },
+  required: ['reason'],
+  additionalProperties: false,
+} as const;
+
+export const reverseBody = resetBody;
+
+export const customerFilterProperties = {
+  tierId: id,
+  minBalance: count,
+  maxBalance: count,
+  lastActivityBefore: instant,
+  lastActivityAfter: instant,
+  tierChangedAfter: instant,
+  search: text(200),
+} as const;
+
+export const customerFilterQuery = {
+  type: 'object',
+  properties: {
+    externalId: text(EXTERNAL_ID_MAX),
+    email: text(EMAIL_MAX),
+    ...customerFilterProperties,
+    ...pagingQuery,
+  },
+  additionalProperties: false,
+} as const;
+
+export const transactionFilterProperties = {
+  customerId: id,
+  type: { type: 'string', enum: TRANSACTION_TYPES },
+  jobId: id,
+  from: instant,
+  to: instant,
+} as const;
+
+export const transactionFilterQuery = {
+  type: 'object',
+  properties: { ...transactionFilterProperties, ...pagingQuery },
+  additionalProperties: false,
+} as const;
+
+export const transactionExportQuery = {
+  type: 'object',
+  properties: transactionFilterProperties,
+  additionalProperties: false,
+} as const;

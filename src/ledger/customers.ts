@@ -1,0 +1,97 @@
+import { type Kysely, sql } from 'kysely';
+import { CustomerExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
+import type { BalanceAt, Customer, CustomerFilter, NewCustomer, Page, PageRequest } from '../domain/types.js';
+import { EXTERNAL_ID_MAX, NAME_MAX, optionalText, parseInstant, validEmail } from '../domain/validation.js';
+import {
+  applyCustomerFilter,
+  findCustomer,
+  searchColumns,
+  selectCustomers,
+  toCustomer,
+} from '../db/queries/customers.js';
+import { totalsAt } from '../db/queries/transactions.js';
+import type { DB } from '../db/schema.js';
+import { pageOf } from './paging.js';
+
+/**
+ * Creates a customer with a zero balance.
+ *
+ * Needs: a transaction (the uniqueness checks and the insert must see the same state).
+ * It can throw: ValidationError (neither externalId nor email), CustomerExistsError.
+ */
+export async function createCustomer(trx: Kysely<DB>, storeId: number, input: NewCustomer): Promise<Customer> {
+  const externalId = optionalText(input.externalId, 'externalId', EXTERNAL_ID_MAX);
+  const email = validEmail(input.email);
+  const firstName = optionalText(input.firstName, 'firstName', NAME_MAX);
+  const lastName = optionalText(input.lastName, 'lastName', NAME_MAX);
+  if (externalId === null && email === null) {
+    throw new ValidationError('A customer needs an externalId or an email', 'externalId');
+  }
+  if (externalId !== null && (await findBy(trx, storeId, 'external_id', externalId))) {
+    throw new CustomerExistsError('externalId');
+  }
+  if (email !== null && (await findBy(trx, storeId, 'email', email))) throw new CustomerExistsError('email');
+  const row = await trx
+    .insertInto('customers')
+    .values({
+      store_id: storeId,
+      external_id: externalId,
+      email,
+      first_name: firstName,
+      last_name: lastName,
+      ...searchColumns(firstName, lastName),
+      created_at: Date.now(),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return getCustomer(trx, storeId, row.id);
+}
+
+async function findBy(trx: Kysely<DB>, storeId: number, column: 'external_id' | 'email', value: string) {
+  return trx
+    .selectFrom('customers')
+    .select('id')
+    .where('store_id', '=', storeId)
+    .where(column, '=', value)
+    .executeTakeFirst();
+}
+
+/** It can throw: NotFoundError (also for another store's customer). */
+export async function getCustomer(db: Kysely<DB>, storeId: number, id: number): Promise<Customer> {
+  const row = await findCustomer(db, storeId, id);
+  if (!row) throw new NotFoundError('customer', id);
+  return toCustomer(row);
+}
+
+/** It can throw: ValidationError (a date that is not an ISO 8601 instant). */
+export function checkCustomerFilter(f: CustomerFilter): void {
+  for (const field of ['lastActivityBefore', 'lastActivityAfter', 'tierChangedAfter'] as const) {
+    const v = f[field];
+    if (v !== undefined) parseInstant(v, field);
+  }
+}
+
+/** Customers matching a filter, newest first, by keyset on id. */
+export async function listCustomers(
+  db: Kysely<DB>,
+  storeId: number,
+  filter: CustomerFilter,
+  page: PageRequest,
+): Promise<Page<Customer>> {
+  checkCustomerFilter(filter);
+  let q = applyCustomerFilter(selectCustomers(db, storeId), filter);
+  if (page.beforeId !== undefined) q = q.where(sql.ref('c.id'), '<', page.beforeId);
+  const rows = await q.orderBy('c.id', 'desc').limit(page.limit + 1).execute();
+  return pageOf(rows.map(toCustomer), page.limit);
+}
+
+/**
+ * A customer's balance and lifetime points at a past moment, summed from the ledger.
+ * It can throw: ValidationError (bad instant), NotFoundError.
+ */
+export async function balanceAt(db: Kysely<DB>, storeId: number, customerId: number, at: string): Promise<BalanceAt> {
+  const atMs = parseInstant(at, 'at');
+  await getCustomer(db, storeId, customerId);
+  const totals = await totalsAt(db, storeId, customerId, atMs);
+  return { customerId, at: new Date(atMs).toISOString(), balance: totals.balance, lifetimePoints: totals.lifetime };
+}

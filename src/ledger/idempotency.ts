@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors.js';
+import type { Committer, Executor } from '../db/committer.js';
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+/** Keys of requests this process is running right now. */
+const inFlight = new Set<string>();
+
+export function checkIdempotencyKey(key: string): string {
+  if (key.length < 1 || key.length > 255) {
+    throw new ValidationError('Idempotency-Key must be 1–255 characters', 'Idempotency-Key');
+  }
+  return key;
+}
+
+/** A stable hash of what a request asks for: same method, path and body (any key order). */
+export function requestHash(method: string, url: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${url}\n${canonicalJson(body)}`).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/**
+ * Runs a write at most once per (store, key). The first response is stored in the same
+ * transaction as the write, so a crash can never leave a key applied-but-unrecorded or
+ * recorded-but-unapplied. A retry with the same request replays the stored response; with a
+ * different request it is refused. Only successful responses are stored: a refused request
+ * wrote nothing, so retrying it runs it again.
+ *
+ * It can throw: IdempotencyKeyReusedError, IdempotencyKeyInProgressError, and whatever `work` throws.
+ */
+export async function withIdempotency<T>(
+  committer: Committer,
+  req: { storeId: number; key: string; hash: string; status: number },
+  work: (trx: Executor) => Promise<T>,
+  present: (result: T) => unknown,
+): Promise<StoredResponse> {
+  const slot = `${req.storeId}:${req.key}`;
+  if (inFlight.has(slot)) throw new IdempotencyKeyInProgressError();
+  inFlight.add(slot);
+  try {
+    return await committer.run((trx) => runOnce(trx, req, work, present));
+  } catch (err) {
+    // Another process committed the same key between our read and our insert: replay it.
+    if (isUniqueViolation(err)) {
+      const stored = await committer.run((trx) => findStored(trx, req));
+      if (stored) return stored;
+    }
+    throw err;
+  } finally {
+    inFlight.delete(slot);
+  }
+}
+
+async function runOnce<T>(
+  trx: Executor,
+  req: { storeId: number; key: string; hash: string; status: number },
+  work: (trx: Executor) => Promise<T>,
+  present: (result: T) => unknown,
+): Promise<StoredResponse> {
+  const stored = await findStored(trx, req);
+  if (stored) return stored;
+  const body = present(await work(trx));
+  await trx
+    .insertInto('idempotency_keys')
+    .values({
+      store_id: req.storeId,
+      key: req.key,
+      request_hash: req.hash,
+      status_code: req.status,
+      response_body: JSON.stringify(body),
+      created_at: Date.now(),
+    })
+    .execute();
+  return { status: req.status, body, replayed: false };
+}
+
+async function findStored(
+  trx: Executor,
+  req: { storeId: number; key: string; hash: string },
+): Promise<StoredResponse | undefined> {
+  const row = await trx
+    .selectFrom('idempotency_keys')
+    .select(['request_hash', 'status_code', 'response_body'])
+    .where('store_id', '=', req.storeId)
+    .where('key', '=', req.key)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  if (row.request_hash !== req.hash) throw new IdempotencyKeyReusedError();
+  return { status: row.status_code, body: JSON.parse(row.response_body), replayed: true };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -1,0 +1,98 @@
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../db/schema.js';
+
+export interface Violation {
+  check: 'balance_matches_ledger' | 'lifetime_matches_ledger' | 'running_balance' | 'job_customer_once' | 'store_scope' | 'reversal_mirrors';
+  storeId: number;
+  customerId?: number;
+  transactionId?: number;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  stores: number;
+  customers: number;
+  transactions: number;
+  violations: Violation[];
+}
+
+const LIMIT = 100;
+
+/**
+ * Checks the ledger invariants of a store (or every store): balance = Σ points and
+ * lifetime = Σ tier_points per customer; each row's balance_after is the running sum and never
+ * negative; a customer at most once per job; rows in the customer's own store; a reversal mirrors
+ * the row it reverses. Read-only.
+ */
+export async function verifyLedger(db: Kysely<DB>, storeId?: number): Promise<VerifyReport> {
+  const stores = storeId === undefined
+    ? (await db.selectFrom('stores').select('id').orderBy('id').execute()).map((s) => s.id)
+    : [storeId];
+  const report: VerifyReport = { ok: true, stores: stores.length, customers: 0, transactions: 0, violations: [] };
+  for (const id of stores) {
+    const counts = await sql<{ customers: number; transactions: number }>`
+      SELECT (SELECT count(*) FROM customers WHERE store_id = ${id}) AS customers,
+             (SELECT count(*) FROM transactions WHERE store_id = ${id}) AS transactions`.execute(db);
+    report.customers += Number(counts.rows[0].customers);
+    report.transactions += Number(counts.rows[0].transactions);
+    report.violations.push(...(await verifyStore(db, id)));
+  }
+  report.ok = report.violations.length === 0;
+  return report;
+}
+
+async function verifyStore(db: Kysely<DB>, storeId: number): Promise<Violation[]> {
+  const out: Violation[] = [];
+  const totals = await sql<{ id: number; balance: number; lifetime_points: number; p: number; tp: number }>`
+    SELECT c.id, c.balance, c.lifetime_points, coalesce(s.p, 0) AS p, coalesce(s.tp, 0) AS tp
+    FROM customers c
+    LEFT JOIN (SELECT customer_id, sum(points) AS p, sum(tier_points) AS tp
+               FROM transactions WHERE store_id = ${storeId} GROUP BY customer_id) s ON s.customer_id = c.id
+    WHERE c.store_id = ${storeId} AND (c.balance <> coalesce(s.p, 0) OR c.lifetime_points <> coalesce(s.tp, 0))
+    LIMIT ${LIMIT}`.execute(db);
+  for (const r of totals.rows) {
+    if (Number(r.balance) !== Number(r.p)) {
+      out.push({ check: 'balance_matches_ledger', storeId, customerId: r.id, message: `balance ${r.balance} but the ledger sums to ${r.p}` });
+    }
+    if (Number(r.lifetime_points) !== Number(r.tp)) {
+      out.push({ check: 'lifetime_matches_ledger', storeId, customerId: r.id, message: `lifetime ${r.lifetime_points} but the ledger sums to ${r.tp}` });
+    }
+  }
+  const running = await sql<{ id: number; customer_id: number; balance_after: number; running: number }>`
+    SELECT id, customer_id, balance_after, running FROM (
+      SELECT id, customer_id, balance_after,
+             sum(points) OVER (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED PRECEDING) AS running
+      FROM transactions WHERE store_id = ${storeId}) x
+    WHERE balance_after <> running OR balance_after < 0
+    LIMIT ${LIMIT}`.execute(db);
+  for (const r of running.rows) {
+    out.push({
+      check: 'running_balance',
+      storeId,
+      customerId: r.customer_id,
+      transactionId: r.id,
+      message: `balance_after ${r.balance_after} but the running sum is ${r.running}`,
+    });
+  }
+  const dupes = await sql<{ job_id: number; customer_id: number }>`
+    SELECT job_id, customer_id FROM transactions WHERE store_id = ${storeId} AND job_id IS NOT NULL
+    GROUP BY job_id, customer_id HAVING count(*) > 1 LIMIT ${LIMIT}`.execute(db);
+  for (const r of dupes.rows) {
+    out.push({ check: 'job_customer_once', storeId, customerId: r.customer_id, message: `job ${r.job_id} wrote more than one row` });
+  }
+  const scope = await sql<{ id: number }>`
+    SELECT t.id FROM transactions t JOIN customers c ON c.id = t.customer_id
+    WHERE t.store_id = ${storeId} AND c.store_id <> t.store_id LIMIT ${LIMIT}`.execute(db);
+  for (const r of scope.rows) {
+    out.push({ check: 'store_scope', storeId, transactionId: r.id, message: 'row belongs to a customer of another store' });
+  }
+  const mirrors = await sql<{ id: number }>`
+    SELECT r.id FROM transactions r JOIN transactions o ON o.id = r.reverses_id
+    WHERE r.store_id = ${storeId} AND (o.customer_id <> r.customer_id OR o.points <> -r.points OR o.store_id <> r.store_id)
+    LIMIT ${LIMIT}`.execute(db);
+  for (const r of mirrors.rows) {
+    out.push({ check: 'reversal_mirrors', storeId, transactionId: r.id, message: 'reversal does not mirror its original' });
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { Effect } from '../domain/balance.js';
+import type { Actor, LedgerWrite, TransactionType } from '../domain/types.js';
+import { applyToCustomer, type CustomerRecord, toCustomer } from '../db/queries/customers.js';
+import { insertTransaction, toTransaction } from '../db/queries/transactions.js';
+import type { DB } from '../db/schema.js';
+
+export interface RowFields {
+  type: TransactionType;
+  reason: string;
+  customerMessage: string | null;
+  visibleToCustomer: boolean;
+  reversesId?: number | null;
+  reference?: string | null;
+  idempotencyKey?: string | null;
+}
+
+/** Ledger rows that count as the customer's own activity (staff clean-ups do not). */
+const NOT_ACTIVITY: ReadonlySet<TransactionType> = new Set(['reset', 'expiry', 'reversal']);
+
+/**
+ * The single-customer write path: applies a planned effect to the customer's cached totals and
+ * appends its ledger row, in the caller's transaction. Every single write (adjust, reset, reverse,
+ * and later redeem and import rows) goes through here, so tier moves, expiry lots and outbox rows
+ * have one place to join the same transaction.
+ *
+ * Needs: a transaction in which `customer` was read with lockCustomer.
+ * It can throw: Error('concurrent balance change') if the guard fails, which the lock rules out.
+ */
+export async function writeLedgerRow(
+  trx: Kysely<DB>,
+  storeId: number,
+  customer: CustomerRecord,
+  effect: Effect,
+  fields: RowFields,
+  actor: Actor,
+): Promise<LedgerWrite> {
+  const now = Date.now();
+  const activityAt = NOT_ACTIVITY.has(fields.type) ? null : now;
+  const applied = await applyToCustomer(trx, storeId, customer.id, {
+    points: effect.points,
+    tierPoints: effect.tierPoints,
+    activityAt,
+  });
+  if (!applied) throw new Error(`concurrent balance change on customer ${customer.id}`);
+  const row = await insertTransaction(trx, {
+    store_id: storeId,
+    customer_id: customer.id,
+    type: fields.type,
+    points: effect.points,
+    tier_points: effect.tierPoints,
+    balance_after: effect.balanceAfter,
+    reason: fields.reason,
+    customer_message: fields.customerMessage,
+    visible_to_customer: fields.visibleToCustomer ? 1 : 0,
+    actor_type: actor.type,
+    actor_id: actor.id,
+    actor_name: actor.name,
+    job_id: null,
+    reverses_id: fields.reversesId ?? null,
+    reference: fields.reference ?? null,
+    idempotency_key: fields.idempotencyKey ?? null,
+    created_at: now,
+  });
+  const updated: CustomerRecord = {
+    ...customer,
+    balance: effect.balanceAfter,
+    lifetime_points: effect.lifetimeAfter,
+    last_activity_at: activityAt ?? customer.last_activity_at,
+  };
+  return { transaction: toTransaction(row), customer: toCustomer(updated) };
+}
