@@ -7,6 +7,8 @@ import { seedCustomers } from '../ledger/seed.js';
 import { createStore } from '../ledger/stores.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { progressReporter } from './progress.js';
+import { watchJob } from './watch.js';
+import { runnerOptionsFromEnv, startWorkers } from '../jobs/workers.js';
 
 function int(name: string, min = 0) {
   return (value: string): number => {
@@ -34,9 +36,45 @@ export function program(): Command {
     .description('serve the API (and the job worker)')
     .option('--port <port>', 'port', int('port'), Number(process.env.PORT ?? 3000))
     .option('--host <host>', 'interface', process.env.HOST ?? '127.0.0.1')
-    .action(async (opts: { port: number; host: string }) => {
+    .option('--no-worker', 'do not run the job worker in this process')
+    .action(async (opts: { port: number; host: string; worker: boolean }) => {
       const limit = process.env.RATE_LIMIT_PER_MINUTE;
-      await serve({ port: opts.port, host: opts.host, rateLimitPerMinute: limit === undefined ? 6000 : Number(limit) });
+      await serve({
+        port: opts.port,
+        host: opts.host,
+        rateLimitPerMinute: limit === undefined ? 6000 : Number(limit),
+        worker: opts.worker,
+      });
+    });
+
+  cli
+    .command('worker')
+    .description('run the job worker alone (several may share the jobs of one PostgreSQL database)')
+    .action(async () => {
+      const database = await connect();
+      const log = (msg: string, extra?: Record<string, unknown>) =>
+        process.stderr.write(`${new Date().toISOString()} ${msg} ${extra ? JSON.stringify(extra) : ''}\n`);
+      const workers = startWorkers(database, runnerOptionsFromEnv(), log);
+      log('worker started', { database: database.dialect });
+      const stop = async () => {
+        await workers.stop();
+        await database.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+
+  const jobs = cli.command('jobs').description('background jobs');
+  jobs
+    .command('watch <id>')
+    .description("follow a job's progress until it ends (rate and ETA)")
+    .requiredOption('--store <id>', 'store id', int('store', 1))
+    .action(async (idText: string, opts: { store: number }) => {
+      const id = int('job id', 1)(idText);
+      const job = await withDatabase((database) => watchJob(database.db, opts.store, id));
+      process.stdout.write(`${JSON.stringify(job)}\n`);
+      if (job.status === 'failed') process.exitCode = 1;
     });
 
   const store = cli.command('store').description('manage stores');

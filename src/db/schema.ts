@@ -92,7 +92,61 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface JobsTable {
+  id: Generated<number>;
+  store_id: number;
+  kind: string;
+  status: string;
+  /** JSON: what the job does (selection, points, reason, …). */
+  params: string;
+  actor_type: string;
+  actor_id: number | null;
+  actor_name: string;
+  total: Generated<number>;
+  processed: Generated<number>;
+  succeeded: Generated<number>;
+  skipped: Generated<number>;
+  failed: Generated<number>;
+  total_points: Generated<number>;
+  /** Keyset position: the last customer id (bulk) or original transaction id (revert) done. */
+  cursor: Generated<number>;
+  /** Customers with a higher id were created after the job was requested and are not selected. */
+  snapshot_max_id: Generated<number>;
+  reverts_job_id: number | null;
+  cancel_requested: Generated<number>;
+  worker: string | null;
+  heartbeat_at: number | null;
+  attempts: Generated<number>;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface JobErrorsTable {
+  id: Generated<number>;
+  job_id: number;
+  store_id: number;
+  customer_id: number | null;
+  line: number | null;
+  column_name: string | null;
+  code: string;
+  message: string;
+  created_at: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  store_id: number;
+  event_type: string;
+  payload: string;
+  created_at: number;
+}
+
 export interface DB {
+  jobs: JobsTable;
+  job_errors: JobErrorsTable;
+  outbox: OutboxTable;
   stores: StoresTable;
   api_keys: ApiKeysTable;
   users: UsersTable;
@@ -106,3 +160,4 @@ export type CustomerRow = Selectable<CustomersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;
 export type NewTransactionRow = Insertable<TransactionsTable>;
 export type StoreRow = Selectable<StoresTable>;
+export type JobRow = Selectable<JobsTable>;

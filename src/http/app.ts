@@ -9,8 +9,10 @@ import { apiKeyAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { customerRoutes } from './routes/customers.js';
+import { jobRoutes } from './routes/jobs.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
+import { jobSchema } from './schemas/jobs.js';
 import { validatorCompiler } from './validation.js';
 
 export interface AppOptions {
@@ -48,7 +50,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
-  for (const schema of [errorSchema, customerSchema, transactionSchema]) app.addSchema(schema);
+  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -85,6 +87,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     v1.addHook('onRequest', apiKeyAuth(ctx));
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
+    await v1.register(jobRoutes, { ctx });
   });
   return app;
 }

@@ -6,6 +6,8 @@ import type { Actor } from '../domain/types.js';
 export interface AppContext {
   database: Database;
   committer: Committer;
+  /** The job worker, when this process runs one: woken when a job is queued. */
+  workers?: { wake(): void };
 }
 
 export interface Principal {

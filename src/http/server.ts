@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
+import { runnerOptionsFromEnv, startWorkers, type Workers } from '../jobs/workers.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -9,6 +10,8 @@ export interface ServeOptions {
   host: string;
   databaseUrl?: string;
   rateLimitPerMinute: number;
+  /** Run the job worker in this process (default true). */
+  worker?: boolean;
 }
 
 /**
@@ -18,11 +21,18 @@ export interface ServeOptions {
 export async function serve(opts: ServeOptions): Promise<FastifyInstance> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const database = await connect(opts.databaseUrl);
+  const workers: Workers | undefined =
+    opts.worker === false
+      ? undefined
+      : startWorkers(database, runnerOptionsFromEnv(), (msg, extra) => logger.info(extra ?? {}, msg));
   const app = await buildApp(
-    { database, committer: createCommitter(database) },
+    { database, committer: createCommitter(database), workers },
     { logger, rateLimitPerMinute: opts.rateLimitPerMinute },
   );
-  app.addHook('onClose', () => database.close());
+  app.addHook('onClose', async () => {
+    await workers?.stop();
+    await database.close();
+  });
   await app.listen({ port: opts.port, host: opts.host });
   app.log.info({ database: database.dialect, location: database.location }, 'tally is serving');
   let stopping = false;

@@ -10,6 +10,7 @@ import {
   toCustomer,
 } from '../db/queries/customers.js';
 import { totalsAt } from '../db/queries/transactions.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { DB } from '../db/schema.js';
 import { pageOf } from './paging.js';
 
@@ -43,7 +44,11 @@ export async function createCustomer(trx: Kysely<DB>, storeId: number, input: Ne
       created_at: Date.now(),
     })
     .returning('id')
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow()
+    .catch((err) => {
+      // A concurrent create with the same externalId or email won the unique index.
+      throw isUniqueViolation(err) ? new CustomerExistsError(externalId !== null ? 'externalId' : 'email') : err;
+    });
   return getCustomer(trx, storeId, row.id);
 }
 

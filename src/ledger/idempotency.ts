@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors.js';
 import type { Committer, Executor } from '../db/committer.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export interface StoredResponse {
   status: number;
@@ -101,9 +102,4 @@ async function findStored(
   if (!row) return undefined;
   if (row.request_hash !== req.hash) throw new IdempotencyKeyReusedError();
   return { status: row.status_code, body: JSON.parse(row.response_body), replayed: true };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

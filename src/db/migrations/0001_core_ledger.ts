@@ -73,7 +73,9 @@ export function up(dialect: Dialect) {
       ['customers_store_email', ['store_id', 'email'], true],
       ['customers_store_name', ['store_id', 'name_norm']],
       ['customers_store_last_name', ['store_id', 'last_name_norm']],
-      ['customers_store_balance', ['store_id', 'balance']],
+      // Keyset order for lists and job chunks. No index on balance: every write would have to move
+      // it, and a balance filter scans the store's rows in id order anyway.
+      ['customers_store_id', ['store_id', 'id']],
       ['customers_store_activity', ['store_id', 'last_activity_at']],
       ['customers_store_tier', ['store_id', 'tier_id']],
       ['customers_store_tier_changed', ['store_id', 'tier_changed_at']],

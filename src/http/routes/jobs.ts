@@ -1,0 +1,136 @@
+import { Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import type { FastifyPluginAsync } from 'fastify';
+import { escapeCsvCell } from '../../domain/csv-cell.js';
+import type { BulkAdjustment } from '../../domain/jobs.js';
+import { createBulkJob, previewBulk } from '../../ledger/bulk.js';
+import { cancelJob, createRevertJob, getJob, listJobs, streamJobErrors } from '../../ledger/jobs.js';
+import { principal } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { sendWrite } from '../idempotent.js';
+import { pageRequest } from '../paging.js';
+import { commonErrors, idempotencyHeader, idParams, pagingQuery } from '../schemas/common.js';
+import { bulkAdjustmentBody, previewSchema, revertBody } from '../schemas/jobs.js';
+import { streamJobEvents } from '../sse.js';
+
+const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, required: ['job'] } as const;
+
+export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const db = ctx.database.db;
+  const queued = <T>(result: T): T => {
+    ctx.workers?.wake();
+    return result;
+  };
+
+  app.post<{ Body: BulkAdjustment }>('/v1/bulk-adjustments', {
+    bodyLimit: 4 * 1024 * 1024,
+    schema: {
+      tags: ['bulk'],
+      summary: 'Adjust or reset many customers as a background job (or preview it with dryRun)',
+      headers: idempotencyHeader,
+      body: bulkAdjustmentBody,
+      response: { 200: previewSchema, 202: jobReply, ...commonErrors },
+    },
+    handler: async (req, reply) => {
+      const { storeId, actor } = principal(req);
+      if (req.body.dryRun) return reply.send({ preview: await previewBulk(db, storeId, req.body) });
+      return sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => queued({ job }));
+    },
+  });
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/v1/jobs', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Jobs, newest first',
+      querystring: { type: 'object', properties: pagingQuery, additionalProperties: false },
+      response: {
+        200: {
+          type: 'object',
+          properties: { data: { type: 'array', items: { $ref: 'Job#' } }, nextCursor: { type: ['string', 'null'] } },
+        },
+        ...commonErrors,
+      },
+    },
+    handler: (req) => listJobs(db, principal(req).storeId, pageRequest(req.query.limit, req.query.cursor)),
+  });
+
+  app.get<{ Params: { id: number } }>('/v1/jobs/:id', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'A job and its progress counters',
+      params: idParams,
+      response: { 200: { $ref: 'Job#' }, 404: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req) => getJob(db, principal(req).storeId, req.params.id),
+  });
+
+  app.get<{ Params: { id: number } }>('/v1/jobs/:id/events', {
+    schema: {
+      tags: ['jobs'],
+      summary: "Server-Sent Events: the job's state now, then at every change, until it ends",
+      params: idParams,
+      produces: ['text/event-stream'],
+    },
+    handler: async (req, reply) => {
+      const { storeId } = principal(req);
+      const first = await getJob(db, storeId, req.params.id);
+      return streamJobEvents(req, reply, first, () => getJob(db, storeId, req.params.id));
+    },
+  });
+
+  app.post<{ Params: { id: number } }>('/v1/jobs/:id/cancel', {
+    schema: {
+      tags: ['jobs'],
+      summary: 'Cancel a job (a running one stops after its current chunk)',
+      params: idParams,
+      headers: idempotencyHeader,
+      response: { 200: jobReply, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req, reply) =>
+      sendWrite(ctx, req, reply, 200, (trx) => cancelJob(trx, principal(req).storeId, req.params.id), (job) => ({ job })),
+  });
+
+  app.post<{ Params: { id: number }; Body: { reason: string; customerMessage?: string | null } }>('/v1/jobs/:id/revert', {
+    schema: {
+      tags: ['jobs'],
+      summary: "Undo a job: a new job writes a reversal row for each of the job's transactions",
+      params: idParams,
+      headers: idempotencyHeader,
+      body: revertBody,
+      response: { 202: jobReply, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+    },
+    handler: (req, reply) => {
+      const { storeId, actor } = principal(req);
+      return sendWrite(ctx, req, reply, 202, (trx) => createRevertJob(trx, storeId, req.params.id, req.body, actor), (job) =>
+        queued({ job }),
+      );
+    },
+  });
+
+  app.get<{ Params: { id: number } }>('/v1/jobs/:id/errors.csv', {
+    schema: {
+      tags: ['jobs'],
+      summary: "The job's error report as CSV",
+      params: idParams,
+      produces: ['text/csv'],
+    },
+    handler: async (req, reply) => {
+      const { storeId } = principal(req);
+      const job = await getJob(db, storeId, req.params.id);
+      const byLine = job.kind === 'import';
+      const header = byLine ? ['line', 'column', 'code', 'message'] : ['customerId', 'code', 'message'];
+      async function* rows() {
+        yield header;
+        for await (const e of streamJobErrors(db, storeId, job.id)) {
+          yield byLine
+            ? [e.line ?? '', escapeCsvCell(e.column ?? ''), e.code, escapeCsvCell(e.message)]
+            : [e.customerId ?? '', e.code, escapeCsvCell(e.message)];
+        }
+      }
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="job-${job.id}-errors.csv"`)
+        .send(Readable.from(rows()).pipe(stringify()));
+    },
+  });
+};

@@ -1,0 +1,133 @@
+import { type Kysely, sql } from 'kysely';
+import { type BulkAdjustment, type BulkPlan, type BulkPreview, type Job, planBulk } from '../domain/jobs.js';
+import type { Actor } from '../domain/types.js';
+import { dialectOf } from '../db/dialect-of.js';
+import { insertJob, toJob } from '../db/queries/jobs.js';
+import { selectedCustomers } from '../db/queries/selection.js';
+import type { DB } from '../db/schema.js';
+
+/** The id of the newest customer: the snapshot boundary of a selection made now. */
+async function snapshotBoundary(db: Kysely<DB>, storeId: number): Promise<number> {
+  const row = await db
+    .selectFrom('customers')
+    .select(sql<number>`coalesce(max(id), 0)`.as('max'))
+    .where('store_id', '=', storeId)
+    .executeTakeFirstOrThrow();
+  return Number(row.max);
+}
+
+/** SQL for the tier points a change of `points` gives a customer row `c` (never below zero lifetime). */
+export function tierDeltaSql(db: Kysely<any>, plan: Pick<BulkPlan, 'type' | 'points' | 'affectsTier'>) {
+  if (plan.type === 'reset' || !plan.affectsTier) return sql<number>`0`;
+  if (plan.points >= 0) return sql<number>`${plan.points}`;
+  const max = dialectOf(db) === 'postgres' ? sql.raw('greatest') : sql.raw('max');
+  return sql<number>`${max}(${plan.points}, -c.lifetime_points)`;
+}
+
+/**
+ * What a bulk adjustment would do, without writing anything: how many customers the selection
+ * holds, how many would be skipped for insufficient points, the points given or taken, and the
+ * tier moves (by lifetime thresholds) it would cause.
+ * It can throw: ValidationError, ConfirmationRequiredError.
+ */
+export async function previewBulk(db: Kysely<DB>, storeId: number, cmd: BulkAdjustment): Promise<BulkPreview> {
+  const plan = planBulk({ ...cmd, dryRun: true });
+  const boundary = await snapshotBoundary(db, storeId);
+  const selected = selectedCustomers(db, storeId, plan.selection, boundary);
+  const d = plan.points;
+  const totals = await selected
+    .select([
+      sql<number>`count(*)`.as('customers'),
+      (plan.type === 'reset'
+        ? sql<number>`0`
+        : sql<number>`coalesce(sum(CASE WHEN c.balance + ${d} < 0 THEN 1 ELSE 0 END), 0)`
+      ).as('rejected'),
+      (plan.type === 'reset' ? sql<number>`coalesce(-sum(c.balance), 0)` : sql<number>`0`).as('reset_points'),
+    ])
+    .executeTakeFirstOrThrow();
+  const customers = Number(totals.customers);
+  const rejected = Number(totals.rejected);
+  const totalPoints = plan.type === 'reset' ? Number(totals.reset_points) : (customers - rejected) * d;
+  const moves = await tierMoves(db, storeId, plan, boundary);
+  return { customers, totalPoints, rejected, ...moves };
+}
+
+async function tierMoves(db: Kysely<DB>, storeId: number, plan: BulkPlan, boundary: number) {
+  const tiers = await db.selectFrom('tiers').select('id').where('store_id', '=', storeId).limit(1).execute();
+  const delta = tierDeltaSql(db, plan);
+  if (tiers.length === 0 || plan.type === 'reset' || !plan.affectsTier) return { tierUps: 0, tierDowns: 0 };
+  const rank = (lifetime: ReturnType<typeof sql>) =>
+    sql<number>`(SELECT count(*) FROM tiers t WHERE t.store_id = ${storeId} AND t.threshold <= ${lifetime})`;
+  const row = await db
+    .selectFrom(
+      selectedCustomers(db, storeId, plan.selection, boundary)
+        .where(sql<boolean>`c.balance + ${plan.points} >= 0`)
+        .select([rank(sql`c.lifetime_points`).as('old_rank'), rank(sql`c.lifetime_points + ${delta}`).as('new_rank')])
+        .as('x'),
+    )
+    .select([
+      sql<number>`coalesce(sum(CASE WHEN new_rank > old_rank THEN 1 ELSE 0 END), 0)`.as('ups'),
+      sql<number>`coalesce(sum(CASE WHEN new_rank < old_rank THEN 1 ELSE 0 END), 0)`.as('downs'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { tierUps: Number(row.ups), tierDowns: Number(row.downs) };
+}
+
+/**
+ * Stores a bulk adjustment as a queued job; a worker applies it. The selection is fixed here at
+ * a snapshot boundary: customers created after this moment are not included. Ids of a
+ * `customerIds` selection that are not customers of the store are reported as failed at once.
+ *
+ * Needs: a transaction. It can throw: ValidationError, ConfirmationRequiredError.
+ */
+export async function createBulkJob(trx: Kysely<DB>, storeId: number, cmd: BulkAdjustment, actor: Actor): Promise<Job> {
+  const plan = planBulk(cmd);
+  const boundary = await snapshotBoundary(trx, storeId);
+  const now = Date.now();
+  const found = await selectedCustomers(trx, storeId, plan.selection, boundary)
+    .select(sql<number>`count(*)`.as('n'))
+    .executeTakeFirstOrThrow();
+  const total = Number(found.n);
+  const job = await insertJob(trx, {
+    store_id: storeId,
+    kind: 'bulk_adjustment',
+    status: 'queued',
+    params: JSON.stringify(plan),
+    actor_type: actor.type,
+    actor_id: actor.id,
+    actor_name: actor.name,
+    total,
+    snapshot_max_id: boundary,
+    created_at: now,
+  });
+  if ('customerIds' in plan.selection && total < plan.selection.customerIds.length) {
+    const failed = await reportUnknownIds(trx, storeId, job.id, plan.selection.customerIds, boundary);
+    await trx.updateTable('jobs').set({ failed }).where('id', '=', job.id).execute();
+    return toJob({ ...job, failed });
+  }
+  return toJob(job);
+}
+
+async function reportUnknownIds(trx: Kysely<DB>, storeId: number, jobId: number, ids: number[], boundary: number) {
+  const known = new Set(
+    (await selectedCustomers(trx, storeId, { customerIds: ids }, boundary).select('c.id').execute()).map((r) => r.id),
+  );
+  const unknown = ids.filter((id) => !known.has(id));
+  const now = Date.now();
+  for (let i = 0; i < unknown.length; i += 1000) {
+    await trx
+      .insertInto('job_errors')
+      .values(
+        unknown.slice(i, i + 1000).map((id) => ({
+          job_id: jobId,
+          store_id: storeId,
+          customer_id: id,
+          code: 'customer_not_found',
+          message: `No customer ${id} in this store`,
+          created_at: now,
+        })),
+      )
+      .execute();
+  }
+  return unknown.length;
+}

@@ -1,0 +1,123 @@
+import { type Kysely, sql } from 'kysely';
+import { JobStateError, NotFoundError } from '../domain/errors.js';
+import { FINAL_STATUSES, type Job, type JobStatus, type RevertPlan } from '../domain/jobs.js';
+import type { Actor, Page, PageRequest } from '../domain/types.js';
+import { MESSAGE_MAX, optionalText, validReason } from '../domain/validation.js';
+import { findJob, insertJob, toJob, updateJob } from '../db/queries/jobs.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { DB, JobRow } from '../db/schema.js';
+import { pageOf } from './paging.js';
+
+async function jobRow(db: Kysely<DB>, storeId: number, id: number): Promise<JobRow> {
+  const row = await findJob(db, storeId, id);
+  if (!row) throw new NotFoundError('job', id);
+  return row;
+}
+
+/** It can throw: NotFoundError. */
+export async function getJob(db: Kysely<DB>, storeId: number, id: number): Promise<Job> {
+  return toJob(await jobRow(db, storeId, id));
+}
+
+export async function listJobs(db: Kysely<DB>, storeId: number, page: PageRequest): Promise<Page<Job>> {
+  let q = db.selectFrom('jobs').selectAll().where('store_id', '=', storeId);
+  if (page.beforeId !== undefined) q = q.where('id', '<', page.beforeId);
+  const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
+  return pageOf(rows.map(toJob), page.limit);
+}
+
+/**
+ * Cancels a job. A queued job is cancelled at once; a running one stops after its current chunk
+ * (what was applied stays, and the counters say how much).
+ *
+ * Needs: a transaction. It can throw: NotFoundError, JobStateError(job_not_cancellable).
+ */
+export async function cancelJob(trx: Kysely<DB>, storeId: number, id: number): Promise<Job> {
+  const job = await jobRow(trx, storeId, id);
+  if (FINAL_STATUSES.has(job.status as JobStatus)) {
+    throw new JobStateError('job_not_cancellable', `Job ${id} is already ${job.status}`);
+  }
+  if (job.status === 'queued') {
+    const now = Date.now();
+    await updateJob(trx, id, { status: 'cancelled', cancel_requested: 1, finished_at: now });
+    return toJob({ ...job, status: 'cancelled', cancel_requested: 1, finished_at: now });
+  }
+  await updateJob(trx, id, { cancel_requested: 1 });
+  return toJob({ ...job, cancel_requested: 1 });
+}
+
+/**
+ * Queues a job that writes a reversal row for each ledger row of a finished bulk job. Customers
+ * who have spent the points since are skipped and reported, never driven negative.
+ *
+ * Needs: a transaction. It can throw: ValidationError, NotFoundError,
+ * JobStateError(job_not_revertible | already_reverted).
+ */
+export async function createRevertJob(
+  trx: Kysely<DB>,
+  storeId: number,
+  id: number,
+  input: { reason: string; customerMessage?: string | null },
+  actor: Actor,
+): Promise<Job> {
+  const plan: RevertPlan = {
+    jobId: id,
+    reason: validReason(input.reason),
+    customerMessage: optionalText(input.customerMessage, 'customerMessage', MESSAGE_MAX),
+  };
+  const original = await jobRow(trx, storeId, id);
+  if (original.kind === 'revert') throw new JobStateError('job_not_revertible', 'A revert job cannot be reverted');
+  if (!FINAL_STATUSES.has(original.status as JobStatus)) {
+    throw new JobStateError('job_not_revertible', `Job ${id} is ${original.status}; cancel it or wait for it to finish`);
+  }
+  const existing = await trx.selectFrom('jobs').select('id').where('reverts_job_id', '=', id).executeTakeFirst();
+  if (existing) throw new JobStateError('already_reverted', `Job ${id} was already reverted by job ${existing.id}`);
+  const rows = await trx
+    .selectFrom('transactions')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('job_id', '=', id)
+    .executeTakeFirstOrThrow();
+  const job = await insertJob(trx, {
+      store_id: storeId,
+      kind: 'revert',
+    status: 'queued',
+    params: JSON.stringify(plan),
+    actor_type: actor.type,
+    actor_id: actor.id,
+    actor_name: actor.name,
+    total: Number(rows.n),
+    reverts_job_id: id,
+    created_at: Date.now(),
+  }).catch((err) => {
+    // A concurrent revert of the same job won the unique index on reverts_job_id.
+    throw isUniqueViolation(err) ? new JobStateError('already_reverted', `Job ${id} was already reverted`) : err;
+  });
+  return toJob(job);
+}
+
+export interface JobErrorRecord {
+  line: number | null;
+  column: string | null;
+  customerId: number | null;
+  code: string;
+  message: string;
+}
+
+/** A job's error report, streamed in keyset batches. It can throw: NotFoundError. */
+export async function* streamJobErrors(db: Kysely<DB>, storeId: number, id: number): AsyncGenerator<JobErrorRecord> {
+  await jobRow(db, storeId, id);
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('job_errors')
+      .select(['id', 'line', 'column_name', 'customer_id', 'code', 'message'])
+      .where('job_id', '=', id)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(2000)
+      .execute();
+    for (const r of rows) yield { line: r.line, column: r.column_name, customerId: r.customer_id, code: r.code, message: r.message };
+    if (rows.length < 2000) return;
+    after = rows[rows.length - 1].id;
+  }
+}
