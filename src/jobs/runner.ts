@@ -20,6 +20,8 @@ export interface RunnerOptions {
 
 type ChunkOutcome = 'progress' | 'finished' | 'busy';
 
+const BUSY_RETRY_MS = 20;
+
 /**
  * The durable job loop. Each chunk is one transaction that locks the job row, reads the cursor,
  * applies the chunk set-based, and advances cursor and counters: a crash loses at most the
@@ -61,21 +63,25 @@ export class JobRunner {
   async #run(): Promise<void> {
     while (!this.#stopped) {
       let worked = false;
+      let waiting = false;
       try {
         for (const id of await runnableJobIds(this.db)) {
           if (this.#stopped) break;
-          worked = (await this.runJob(id)) || worked;
+          const outcome = await this.runJob(id);
+          worked ||= outcome === 'worked';
+          waiting ||= outcome === 'busy';
         }
       } catch (err) {
         this.log('job loop error', { err: String(err) });
       }
-      if (!worked && !this.#stopped) await this.#idle();
+      // Another runner holds a job's chunk: come back for the next one soon.
+      if (!worked && !this.#stopped) await this.#idle(waiting ? BUSY_RETRY_MS : this.#opts.idleMs);
     }
   }
 
-  #idle(): Promise<void> {
+  #idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.#opts.idleMs);
+      const timer = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(timer);
@@ -86,8 +92,11 @@ export class JobRunner {
     });
   }
 
-  /** Works on one job until it is finished, stopped, or busy with another runner. */
-  async runJob(id: number): Promise<boolean> {
+  /**
+   * Works on one job until it is finished, stopped, or its next chunk is held by another runner.
+   * Says whether it did any work, or found the job busy.
+   */
+  async runJob(id: number): Promise<'worked' | 'busy' | 'idle'> {
     let worked = false;
     const started = Date.now();
     let done = 0;
@@ -99,12 +108,12 @@ export class JobRunner {
         await this.committer.run((trx) => this.#recordFailure(trx, id, err));
         continue;
       }
-      if (outcome === 'busy') return worked;
+      if (outcome === 'busy') return worked ? 'worked' : 'busy';
       worked = true;
-      if (outcome === 'finished') return true;
+      if (outcome === 'finished') return 'worked';
       await this.#throttle(started, done);
     }
-    return worked;
+    return worked ? 'worked' : 'idle';
   }
 
   async #throttle(started: number, done: number): Promise<void> {

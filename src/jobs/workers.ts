@@ -29,20 +29,41 @@ export function startWorkers(database: Database, opts: RunnerOptions = {}, log: 
     runner.start();
     return { wake: () => runner.wake(), stop: () => runner.stop() };
   }
-  const source = import.meta.url.endsWith('.ts');
-  const thread = new Worker(new URL(source ? './worker-thread.ts' : './worker-thread.js', import.meta.url), {
-    workerData: { url: `sqlite:${database.location}`, opts },
-    // Under the test runner the sources are TypeScript: load them through tsx.
-    execArgv: source ? ['--import', 'tsx'] : [],
-  });
-  thread.on('message', (m: { log?: string; extra?: Record<string, unknown> }) => m.log && log(m.log, m.extra));
-  thread.on('error', (err) => log('job worker thread crashed', { err: String(err) }));
-  const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+  let stopping = false;
+  let thread = spawnThread(database.location, opts, log);
+  // A thread that dies (it should not) is replaced, so queued jobs never stall.
+  const watch = (t: Worker) =>
+    t.once('exit', (code) => {
+      if (stopping) return;
+      log('job worker thread exited; restarting it', { code });
+      setTimeout(() => {
+        if (stopping) return;
+        thread = spawnThread(database.location, opts, log);
+        watch(thread);
+      }, 1000).unref();
+    });
+  watch(thread);
   return {
     wake: () => thread.postMessage('wake'),
     stop: async () => {
+      stopping = true;
+      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
       thread.postMessage('stop');
       await exited;
     },
   };
+}
+
+function spawnThread(file: string, opts: RunnerOptions, log: WorkerLog): Worker {
+  const workerData = { url: `sqlite:${file}`, opts };
+  const thread = import.meta.url.endsWith('.ts')
+    ? // Under the test runner the sources are TypeScript: the thread registers tsx, then loads them.
+      new Worker(
+        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker-thread.ts', import.meta.url).href)}); })`,
+        { eval: true, workerData },
+      )
+    : new Worker(new URL('./worker-thread.js', import.meta.url), { workerData });
+  thread.on('message', (m: { log?: string; extra?: Record<string, unknown> }) => m.log && log(m.log, m.extra));
+  thread.on('error', (err) => log('job worker thread crashed', { err: String(err) }));
+  return thread;
 }

@@ -25,7 +25,7 @@ export interface TestStore {
 export interface TestServer {
   url: string;
   dialect: Dialect;
-  database: Database;
+  database: Database & { url: string };
   committer: Committer;
   app: FastifyInstance;
   newStore(name?: string): Promise<TestStore>;
