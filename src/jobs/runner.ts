@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { dialectOf } from '../db/dialect-of.js';
 import type { Committer } from '../db/committer.js';
 import { appendOutbox, lockJob, runnableJobIds, toJob, updateJob } from '../db/queries/jobs.js';
 import type { DB, JobRow } from '../db/schema.js';
@@ -21,6 +22,14 @@ export interface RunnerOptions {
 type ChunkOutcome = 'progress' | 'finished' | 'busy';
 
 const BUSY_RETRY_MS = 20;
+
+/**
+ * PostgreSQL plans a chunk's keyset scan from table statistics; right after a large import or
+ * seed there are none yet, and a chunk becomes a full scan and sort. A job starts with fresh ones.
+ */
+async function refreshPlannerStatistics(trx: Kysely<DB>): Promise<void> {
+  if (dialectOf(trx) === 'postgres') await sql`ANALYZE customers`.execute(trx);
+}
 
 /**
  * The durable job loop. Each chunk is one transaction that locks the job row, reads the cursor,
@@ -132,6 +141,7 @@ export class JobRunner {
       await this.#finish(trx, job, 'cancelled', now);
       return 'finished';
     }
+    if (job.status === 'queued') await refreshPlannerStatistics(trx);
     const params = JSON.parse(job.params);
     const size = this.#opts.chunkSize;
     const r: ChunkResult = job.kind === 'revert'

@@ -61,5 +61,6 @@ export async function seedCustomers(
     });
     onProgress(to);
   }
+  if (dialectOf(db) === 'postgres') await sql`ANALYZE customers, transactions`.execute(db);
   return { customers: count, transactions };
 }

@@ -82,10 +82,10 @@ async function verifyStore(db: Kysely<DB>, storeId: number): Promise<Violation[]
     out.push({ check: 'job_customer_once', storeId, customerId: r.customer_id, message: `job ${r.job_id} wrote more than one row` });
   }
   const scope = await sql<{ id: number }>`
-    SELECT t.id FROM transactions t JOIN customers c ON c.id = t.customer_id
-    WHERE t.store_id = ${storeId} AND c.store_id <> t.store_id LIMIT ${LIMIT}`.execute(db);
+    SELECT t.id FROM transactions t LEFT JOIN customers c ON c.id = t.customer_id
+    WHERE t.store_id = ${storeId} AND (c.id IS NULL OR c.store_id <> t.store_id) LIMIT ${LIMIT}`.execute(db);
   for (const r of scope.rows) {
-    out.push({ check: 'store_scope', storeId, transactionId: r.id, message: 'row belongs to a customer of another store' });
+    out.push({ check: 'store_scope', storeId, transactionId: r.id, message: 'row belongs to no customer of its store' });
   }
   const mirrors = await sql<{ id: number }>`
     SELECT r.id FROM transactions r JOIN transactions o ON o.id = r.reverses_id
