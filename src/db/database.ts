@@ -51,7 +51,7 @@ export function openSqlite(file: string): SQLite.Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('cache_size = -131072');
+  sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
   return sqlite;
 }

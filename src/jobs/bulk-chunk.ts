@@ -23,8 +23,7 @@ export interface ChunkResult {
  */
 export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
   const chunk = await nextChunk(trx, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size);
-  const result: ChunkResult = { cursor: chunk.end, processed: chunk.count, succeeded: 0, skipped: 0, points: 0, last: chunk.last };
-  if (chunk.count === 0) return result;
+  const result: ChunkResult = { cursor: chunk.end, processed: 0, succeeded: 0, skipped: 0, points: 0, last: chunk.last };
   const now = Date.now();
   const reset = plan.type === 'reset';
   const d = plan.points;
@@ -49,14 +48,16 @@ export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan,
     FROM customers c WHERE ${chunk.where} AND ${applies}`.execute(trx);
   const written = Number(inserted.numAffectedRows ?? 0);
 
+  result.succeeded = written;
   if (reset) {
-    result.points = await sumJobPoints(trx, job.id, chunk.first, chunk.lastId);
+    result.points = await sumJobPoints(trx, job.id, chunk.from, chunk.to);
     // Customers already at zero need no row: their balance is what was asked.
-    result.succeeded = chunk.count;
+    const zero = await sql<{ n: number }>`SELECT count(*) AS n FROM customers c WHERE ${chunk.where} AND c.balance = 0`.execute(trx);
+    result.succeeded += Number(zero.rows[0].n);
   } else {
     result.points = written * d;
-    result.succeeded = written;
   }
+  result.processed = result.succeeded + result.skipped;
   // The same condition as the INSERT, evaluated on the same (locked or single-writer) rows.
   await sql`
     UPDATE customers AS c

@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Customer, CustomerFilter } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
@@ -92,38 +92,37 @@ export async function applyToCustomer(
 
 /**
  * The one definition of "customers matching a filter", used by lists, exports and bulk
- * selections alike. `search` matches a prefix of the e-mail, of "first last", of the last
- * name, or the exact external id: all index range scans, no full scan.
+ * selections alike, as a condition on the customers table under `alias`. `search` matches a
+ * prefix of the e-mail, of "first last", of the last name, or the exact external id: all index
+ * range scans, no full scan.
  */
+export function customerFilterSql(f: CustomerFilter, alias = 'c'): RawBuilder<boolean> {
+  const col = (name: string) => sql.ref(`${alias}.${name}`);
+  const conds: RawBuilder<unknown>[] = [];
+  if (f.externalId !== undefined) conds.push(sql`${col('external_id')} = ${f.externalId}`);
+  if (f.email !== undefined) conds.push(sql`${col('email')} = ${f.email.trim().toLowerCase()}`);
+  if (f.tierId !== undefined) conds.push(sql`${col('tier_id')} = ${f.tierId}`);
+  if (f.minBalance !== undefined) conds.push(sql`${col('balance')} >= ${f.minBalance}`);
+  if (f.maxBalance !== undefined) conds.push(sql`${col('balance')} <= ${f.maxBalance}`);
+  if (f.lastActivityBefore !== undefined) conds.push(sql`${col('last_activity_at')} < ${Date.parse(f.lastActivityBefore)}`);
+  if (f.lastActivityAfter !== undefined) conds.push(sql`${col('last_activity_at')} > ${Date.parse(f.lastActivityAfter)}`);
+  if (f.tierChangedAfter !== undefined) conds.push(sql`${col('tier_changed_at')} > ${Date.parse(f.tierChangedAfter)}`);
+  if (f.search !== undefined && f.search.trim() !== '') {
+    const s = normalizeSearch(f.search);
+    const prefix = (name: string) => sql`(${col(name)} >= ${s} AND ${col(name)} < ${s + TOP})`;
+    conds.push(
+      sql`(${prefix('email')} OR ${prefix('name_norm')} OR ${prefix('last_name_norm')} OR ${col('external_id')} = ${f.search.trim()})`,
+    );
+  }
+  return conds.length === 0 ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.join(conds, sql` AND `)})`;
+}
+
 export function applyCustomerFilter<O>(
-  q: SelectQueryBuilder<DB, 'customers' | any, O>,
+  q: SelectQueryBuilder<DB, any, O>,
   f: CustomerFilter,
   alias = 'c',
 ): SelectQueryBuilder<DB, any, O> {
-  const col = (name: string) => sql.ref(`${alias}.${name}`);
-  let out = q as SelectQueryBuilder<DB, any, O>;
-  if (f.externalId !== undefined) out = out.where(col('external_id'), '=', f.externalId);
-  if (f.email !== undefined) out = out.where(col('email'), '=', f.email.trim().toLowerCase());
-  if (f.tierId !== undefined) out = out.where(col('tier_id'), '=', f.tierId);
-  if (f.minBalance !== undefined) out = out.where(col('balance'), '>=', f.minBalance);
-  if (f.maxBalance !== undefined) out = out.where(col('balance'), '<=', f.maxBalance);
-  if (f.lastActivityBefore !== undefined) out = out.where(col('last_activity_at'), '<', Date.parse(f.lastActivityBefore));
-  if (f.lastActivityAfter !== undefined) out = out.where(col('last_activity_at'), '>', Date.parse(f.lastActivityAfter));
-  if (f.tierChangedAfter !== undefined) out = out.where(col('tier_changed_at'), '>', Date.parse(f.tierChangedAfter));
-  if (f.search !== undefined && f.search.trim() !== '') {
-    const s = normalizeSearch(f.search);
-    const prefix = (name: string) => (eb: ExpressionBuilder<any, any>) =>
-      eb.and([eb(col(name), '>=', s), eb(col(name), '<', s + TOP)]);
-    out = out.where((eb) =>
-      eb.or([
-        prefix('email')(eb),
-        prefix('name_norm')(eb),
-        prefix('last_name_norm')(eb),
-        eb(col('external_id'), '=', f.search!.trim()),
-      ]),
-    );
-  }
-  return out;
+  return q.where(customerFilterSql(f, alias));
 }
 
 export function searchColumns(firstName: string | null, lastName: string | null) {

@@ -3,7 +3,7 @@ import type { Selection } from '../../domain/jobs.js';
 import type { CustomerFilter } from '../../domain/types.js';
 import { dialectOf } from '../dialect-of.js';
 import type { DB } from '../schema.js';
-import { applyCustomerFilter } from './customers.js';
+import { applyCustomerFilter, customerFilterSql } from './customers.js';
 
 /**
  * `column IN ids` with the whole list as one parameter (SQLite: json_each; PostgreSQL: ANY of an
@@ -23,25 +23,24 @@ export function selectedCustomers(db: Kysely<DB>, storeId: number, selection: Se
   return q;
 }
 
-/** One chunk of a selection: which customers (as an SQL predicate on alias c) and where it ends. */
+/** One chunk of a selection: its customers (as an SQL condition on alias c) and where it ends. */
 export interface Chunk {
-  count: number;
   /** The keyset position after this chunk. */
   end: number;
   last: boolean;
   /** The chunk's customers, as a condition on `c`. */
   where: RawBuilder<boolean>;
-  /** Lowest and highest customer id in the chunk. */
-  first: number;
-  lastId: number;
+  /** Lowest and highest customer id the chunk can hold. */
+  from: number;
+  to: number;
 }
 
 /**
  * The next chunk of a selection after `cursor`, in id order.
  * PostgreSQL: the chunk's rows are locked (FOR UPDATE) and named by id, so concurrent single
  * adjustments wait for the chunk instead of slipping between its statements.
- * SQLite: the chunk transaction is the only writer, so the chunk is a key range plus the
- * selection's own condition: nothing to lock, no id list to ship.
+ * SQLite: the chunk transaction is the only writer, so a chunk is simply the next `size` ids
+ * (or listed ids) with the selection's own condition: nothing to lock, nothing to count first.
  */
 export async function nextChunk(
   trx: Kysely<DB>,
@@ -51,40 +50,34 @@ export async function nextChunk(
   cursor: number,
   size: number,
 ): Promise<Chunk> {
-  let candidates = selection;
-  let sliceEnd: number | undefined;
-  let sliceIsLast = false;
+  let ids: number[] | undefined;
+  let end = Math.min(cursor + size, boundary);
+  let last = end >= boundary;
   if ('customerIds' in selection) {
     // Walk the sorted id list; ids that are not customers of the store drop out.
     const all = selection.customerIds;
     const start = upperBound(all, cursor);
-    const slice = all.slice(start, start + size);
-    if (slice.length === 0) return { count: 0, end: cursor, last: true, where: sql<boolean>`1 = 0`, first: 0, lastId: 0 };
-    sliceEnd = slice[slice.length - 1];
-    sliceIsLast = start + slice.length >= all.length;
-    candidates = { customerIds: slice };
+    ids = all.slice(start, start + size).filter((id) => id <= boundary);
+    end = ids.length > 0 ? ids[ids.length - 1] : boundary;
+    last = start + size >= all.length || ids.length === 0;
   }
-  const page = selectedCustomers(trx, storeId, candidates, boundary).where('c.id', '>', cursor).orderBy('c.id').limit(size);
   if (dialectOf(trx) === 'postgres') {
-    const ids = (await page.select('c.id').forUpdate().execute()).map((r) => r.id);
-    const end = sliceEnd ?? (ids.length > 0 ? ids[ids.length - 1] : boundary);
-    const last = sliceEnd !== undefined ? sliceIsLast : ids.length < size;
-    return { count: ids.length, end, last, where: inIds(trx, 'c.id', ids), first: ids[0] ?? 0, lastId: ids[ids.length - 1] ?? 0 };
+    let q = selectedCustomers(trx, storeId, ids ? { customerIds: ids } : selection, boundary)
+      .select('c.id')
+      .where('c.id', '>', cursor)
+      .orderBy('c.id')
+      .limit(size);
+    if (!ids) q = q.where('c.id', '<=', end);
+    const locked = (await q.forUpdate().execute()).map((r) => r.id);
+    return { end, last, where: inIds(trx, 'c.id', locked), from: cursor + 1, to: end };
   }
-  const span = await trx
-    .selectFrom(page.select('c.id').as('p'))
-    .select([sql<number>`count(*)`.as('n'), sql<number | null>`min(p.id)`.as('lo'), sql<number | null>`max(p.id)`.as('hi')])
-    .executeTakeFirstOrThrow();
-  const count = Number(span.n);
-  const end = sliceEnd ?? (count > 0 ? Number(span.hi) : boundary);
-  const last = sliceEnd !== undefined ? sliceIsLast : count < size;
-  const range = sql<boolean>`c.store_id = ${storeId} AND c.id > ${cursor} AND c.id <= ${count > 0 ? Number(span.hi) : cursor}`;
-  const where = 'customerIds' in candidates
-    ? sql<boolean>`${range} AND ${inIds(trx, 'c.id', candidates.customerIds)}`
-    : 'filter' in candidates
-      ? sql<boolean>`${range} AND c.id IN (${selectedCustomers(trx, storeId, candidates, boundary).select('c.id').where('c.id', '>', cursor).where('c.id', '<=', end)})`
+  const range = sql<boolean>`c.store_id = ${storeId} AND c.id > ${cursor} AND c.id <= ${end}`;
+  const where = ids
+    ? sql<boolean>`${range} AND ${inIds(trx, 'c.id', ids)}`
+    : 'filter' in selection
+      ? sql<boolean>`${range} AND ${customerFilterSql(selection.filter)}`
       : range;
-  return { count, end, last, where, first: Number(span.lo ?? 0), lastId: Number(span.hi ?? 0) };
+  return { end, last, where, from: cursor + 1, to: end };
 }
 
 /** Index of the first element greater than x in a sorted array. */
