@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './database.js';
 import type { DB } from './schema.js';
 
@@ -62,25 +62,33 @@ class SqliteGroupCommitter implements Committer {
   }
 }
 
+/** Transaction control, compiled once: these run several times per unit of work. */
+const BEGIN = CompiledQuery.raw('begin immediate');
+const SAVEPOINT = CompiledQuery.raw('savepoint unit');
+const RELEASE = CompiledQuery.raw('release unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to unit');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
+
 async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
   const done: [Pending, unknown][] = [];
-  await sql`begin immediate`.execute(conn);
+  await conn.executeQuery(BEGIN);
   try {
     for (const item of batch) {
-      await sql`savepoint unit`.execute(conn);
+      await conn.executeQuery(SAVEPOINT);
       try {
         const value = await item.work(conn);
-        await sql`release unit`.execute(conn);
+        await conn.executeQuery(RELEASE);
         done.push([item, value]);
       } catch (err) {
-        await sql`rollback to unit`.execute(conn);
-        await sql`release unit`.execute(conn);
+        await conn.executeQuery(ROLLBACK_TO);
+        await conn.executeQuery(RELEASE);
         item.reject(err);
       }
     }
-    await sql`commit`.execute(conn);
+    await conn.executeQuery(COMMIT);
   } catch (err) {
-    await sql`rollback`.execute(conn).catch(() => undefined);
+    await conn.executeQuery(ROLLBACK).catch(() => undefined);
     for (const [item] of done) item.reject(err);
     return;
   }

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { sql } from 'kysely';
 import { createCommitter } from '../db/committer.js';
 import { openDatabase } from '../db/database.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
@@ -10,9 +11,17 @@ const runner = new JobRunner(database.db, createCommitter(database), opts, (log,
   parentPort?.postMessage({ log, extra }),
 );
 runner.start();
+
+// WAL checkpoints for the whole process (the server's connection has automatic ones turned off).
+const CHECKPOINT_MS = 1000;
+const checkpoints = setInterval(() => {
+  sql`PRAGMA wal_checkpoint(PASSIVE)`.execute(database.db).catch((err) => parentPort?.postMessage({ log: 'checkpoint failed', extra: { err: String(err) } }));
+}, CHECKPOINT_MS);
+
 parentPort?.on('message', (message: string) => {
   if (message === 'wake') runner.wake();
   if (message === 'stop') {
+    clearInterval(checkpoints);
     void runner
       .stop()
       .then(() => database.close())

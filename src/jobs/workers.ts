@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { sql } from 'kysely';
 import { createCommitter } from '../db/committer.js';
 import type { Database } from '../db/database.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
@@ -30,6 +31,9 @@ export function startWorkers(database: Database, opts: RunnerOptions = {}, log: 
     return { wake: () => runner.wake(), stop: () => runner.stop() };
   }
   let stopping = false;
+  // The thread also takes over WAL checkpoints, so that their page copying and fsync of the
+  // database file never run inside a request's commit on the event loop.
+  void sql`PRAGMA wal_autocheckpoint = 0`.execute(database.db);
   let thread = spawnThread(database.location, opts, log);
   // A thread that dies (it should not) is replaced, so queued jobs never stall.
   const watch = (t: Worker) =>

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Transaction, TransactionFilter, TransactionType } from '../../domain/types.js';
-import type { DB, NewTransactionRow, TransactionRow } from '../schema.js';
+import type { DB, TransactionRow } from '../schema.js';
 import { iso } from '../time.js';
 
 export function toTransaction(r: TransactionRow): Transaction {
@@ -23,8 +23,9 @@ export function toTransaction(r: TransactionRow): Transaction {
 }
 
 /** Appends one ledger row. The only way rows get into the ledger from a single write. */
-export async function insertTransaction(trx: Kysely<DB>, row: NewTransactionRow): Promise<TransactionRow> {
-  return trx.insertInto('transactions').values(row).returningAll().executeTakeFirstOrThrow();
+export async function insertTransaction(trx: Kysely<DB>, row: Omit<TransactionRow, 'id'>): Promise<TransactionRow> {
+  const { id } = await trx.insertInto('transactions').values(row).returning('id').executeTakeFirstOrThrow();
+  return { ...row, id };
 }
 
 export async function findTransaction(db: Kysely<DB>, storeId: number, id: number): Promise<TransactionRow | undefined> {
