@@ -15,8 +15,12 @@ export interface RowFields {
   idempotencyKey?: string | null;
 }
 
-/** Ledger rows that count as the customer's own activity (staff clean-ups do not). */
-const NOT_ACTIVITY: ReadonlySet<TransactionType> = new Set(['reset', 'expiry', 'reversal']);
+/**
+ * Ledger rows that count as the customer's own activity, which `lastActivityAt` (and the
+ * "inactive since" filters and inactivity expiry) are about. Staff adjustments, resets,
+ * reversals, imports and expiry are not the customer's doing.
+ */
+const CUSTOMER_ACTIVITY: ReadonlySet<TransactionType> = new Set(['redemption']);
 
 /**
  * The single-customer write path: applies a planned effect to the customer's cached totals and
@@ -36,7 +40,7 @@ export async function writeLedgerRow(
   actor: Actor,
 ): Promise<LedgerWrite> {
   const now = Date.now();
-  const activityAt = NOT_ACTIVITY.has(fields.type) ? null : now;
+  const activityAt = CUSTOMER_ACTIVITY.has(fields.type) ? now : null;
   const applied = await applyToCustomer(trx, storeId, customer.id, {
     points: effect.points,
     tierPoints: effect.tierPoints,

@@ -2,6 +2,7 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kyse
 import type { Customer, CustomerFilter } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
+import { prepared } from '../prepared.js';
 import type { DB } from '../schema.js';
 import { iso } from '../time.js';
 
@@ -62,9 +63,13 @@ export async function findCustomer(db: Kysely<DB>, storeId: number, id: number):
  * database's single write lock (BEGIN IMMEDIATE), so the read cannot go stale either.
  */
 export async function lockCustomer(trx: Kysely<DB>, storeId: number, id: number): Promise<CustomerRecord | undefined> {
-  const q = selectCustomers(trx, storeId).where('c.id', '=', id);
-  return (dialectOf(trx) === 'postgres' ? q.forUpdate('c') : q).executeTakeFirst();
+  return (await lockCustomerQuery(trx, storeId, id))[0];
 }
+
+const lockCustomerQuery = prepared((db, storeId: number, id: number) => {
+  const q = selectCustomers(db, storeId).where('c.id', '=', id);
+  return dialectOf(db) === 'postgres' ? q.forUpdate('c') : q;
+});
 
 /**
  * Applies a planned change to the cached totals. The guard `balance + d >= 0` repeats the
@@ -76,19 +81,24 @@ export async function applyToCustomer(
   id: number,
   change: { points: number; tierPoints: number; activityAt: number | null },
 ): Promise<boolean> {
-  const result = await trx
-    .updateTable('customers')
-    .set((eb) => ({
-      balance: eb('balance', '+', change.points),
-      lifetime_points: eb('lifetime_points', '+', change.tierPoints),
-      ...(change.activityAt === null ? {} : { last_activity_at: change.activityAt }),
-    }))
-    .where('store_id', '=', storeId)
-    .where('id', '=', id)
-    .where(sql<boolean>`balance + ${change.points} >= 0`)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const rows = await applyQuery(trx, change.points, change.tierPoints, change.activityAt, storeId, id);
+  return rows.length === 1;
 }
+
+const applyQuery = prepared(
+  (db, points: number, tierPoints: number, activityAt: number | null, storeId: number, id: number) =>
+    db
+      .updateTable('customers')
+      .set((eb) => ({
+        balance: eb('balance', '+', points),
+        lifetime_points: eb('lifetime_points', '+', tierPoints),
+        last_activity_at: sql<number>`coalesce(${activityAt}, last_activity_at)`,
+      }))
+      .where('store_id', '=', storeId)
+      .where('id', '=', id)
+      .where(sql<boolean>`balance + ${points} >= 0`)
+      .returning('id'),
+);
 
 /**
  * The one definition of "customers matching a filter", used by lists, exports and bulk
