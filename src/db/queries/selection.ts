@@ -19,7 +19,7 @@ export function inIds(db: Kysely<any>, column: string, ids: number[]): RawBuilde
 export function selectedCustomers(db: Kysely<DB>, storeId: number, selection: Selection, boundary: number) {
   let q = db.selectFrom('customers as c').where('c.store_id', '=', storeId).where('c.id', '<=', boundary);
   if ('customerIds' in selection) q = q.where(inIds(db, 'c.id', selection.customerIds));
-  if ('filter' in selection) q = applyCustomerFilter(q, selection.filter as CustomerFilter);
+  if ('filter' in selection) q = applyCustomerFilter(q, storeId, selection.filter as CustomerFilter);
   return q;
 }
 
@@ -75,7 +75,7 @@ export async function nextChunk(
   const where = ids
     ? sql<boolean>`${range} AND ${inIds(trx, 'c.id', ids)}`
     : 'filter' in selection
-      ? sql<boolean>`${range} AND ${customerFilterSql(selection.filter)}`
+      ? sql<boolean>`${range} AND ${customerFilterSql(storeId, selection.filter)}`
       : range;
   return { end, last, where, from: cursor + 1, to: end };
 }
