@@ -4,6 +4,13 @@ import { FINAL_STATUSES, type Job } from '../domain/jobs.js';
 const POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
 
+/** Open event streams, ended when the server shuts down (they would otherwise hold it open). */
+const open = new Set<() => void>();
+
+export function closeEventStreams(): void {
+  for (const end of open) end();
+}
+
 /**
  * Streams a job as Server-Sent Events: its state now, then one event per change, ending after a
  * final status. Progress is read from the job row, so it works whichever process or machine runs
@@ -24,7 +31,11 @@ export async function streamJobEvents(
     'x-request-id': String(req.id),
   });
   let closed = false;
-  req.raw.on('close', () => (closed = true));
+  const end = () => {
+    closed = true;
+  };
+  open.add(end);
+  req.raw.on('close', end);
   const send = (job: Job) => res.write(`id: ${job.processed}\nevent: job\ndata: ${JSON.stringify(job)}\n\n`);
   let last = JSON.stringify(first);
   send(first);
@@ -48,5 +59,6 @@ export async function streamJobEvents(
       quietSince = Date.now();
     }
   }
+  open.delete(end);
   res.end();
 }
