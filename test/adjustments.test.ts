@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.js';
-import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
-import { startServer, type TestServer, type TestStore } from './support/server.js';
+import { aCustomer } from './support/fixtures.js';
+import { useServer } from './support/server.js';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: adjustments and resets`, () => {
-    let server: TestServer;
-    let store: TestStore;
-    beforeAll(async () => {
-      server = await startServer(dialect);
-      store = await server.newStore();
-    });
-    afterAll(async () => {
-      await assertLedgerInvariants(server.database);
-      await server.close();
-    });
+    const ctx = useServer(dialect);
 
     it('adds points, records the actor and the customer-facing message', async () => {
-      const c = await aCustomer(store);
-      const res = await store.api('POST', `/v1/customers/${c.id}/adjustments`, {
+      const c = await aCustomer(ctx.store);
+      const res = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, {
         points: 500,
         reason: '  Apology for delayed shipping  ',
         customerMessage: 'Sorry for the wait!',
@@ -40,25 +31,25 @@ for (const dialect of DIALECTS) {
     });
 
     it('rejects a deduction that would make the balance negative, writing nothing', async () => {
-      const c = await aCustomer(store, { balance: 100 });
-      const res = await store.api('POST', `/v1/customers/${c.id}/adjustments`, { points: -101, reason: 'Too much' });
+      const c = await aCustomer(ctx.store, { balance: 100 });
+      const res = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, { points: -101, reason: 'Too much' });
       expect(res.status).toBe(422);
       expect(res.body.error).toMatchObject({ code: 'insufficient_points', details: { balance: 100, requested: 101 } });
-      const history = await store.api('GET', `/v1/customers/${c.id}/transactions`);
+      const history = await ctx.store.api('GET', `/v1/customers/${c.id}/transactions`);
       expect(history.body.data).toHaveLength(1);
-      expect((await store.api('GET', `/v1/customers/${c.id}`)).body.balance).toBe(100);
+      expect((await ctx.store.api('GET', `/v1/customers/${c.id}`)).body.balance).toBe(100);
     });
 
     it('deducts the whole balance down to exactly zero', async () => {
-      const c = await aCustomer(store, { balance: 70 });
-      const res = await store.api('POST', `/v1/customers/${c.id}/adjustments`, { points: -70, reason: 'Used coupon' });
+      const c = await aCustomer(ctx.store, { balance: 70 });
+      const res = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, { points: -70, reason: 'Used coupon' });
       expect(res.status).toBe(201);
       expect(res.body.customer.balance).toBe(0);
     });
 
     it('leaves lifetime points alone when affectsTier is false', async () => {
-      const c = await aCustomer(store, { balance: 300 });
-      const res = await store.api('POST', `/v1/customers/${c.id}/adjustments`, {
+      const c = await aCustomer(ctx.store, { balance: 300 });
+      const res = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, {
         points: -200,
         reason: 'Coupon used without redeeming',
         affectsTier: false,
@@ -68,15 +59,15 @@ for (const dialect of DIALECTS) {
     });
 
     it('applies an adjustment only while the balance is the expected one', async () => {
-      const c = await aCustomer(store, { balance: 50 });
-      const stale = await store.api('POST', `/v1/customers/${c.id}/adjustments`, {
+      const c = await aCustomer(ctx.store, { balance: 50 });
+      const stale = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, {
         points: 10,
         reason: 'From a stale screen',
         expectedBalance: 40,
       });
       expect(stale.status).toBe(409);
       expect(stale.body.error).toMatchObject({ code: 'balance_changed', details: { expectedBalance: 40, balance: 50 } });
-      const fresh = await store.api('POST', `/v1/customers/${c.id}/adjustments`, {
+      const fresh = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, {
         points: 10,
         reason: 'From a fresh screen',
         expectedBalance: 50,
@@ -85,8 +76,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('resets the balance to zero and keeps lifetime points', async () => {
-      const c = await aCustomer(store, { balance: 250 });
-      const res = await store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Account flagged for fraud' });
+      const c = await aCustomer(ctx.store, { balance: 250 });
+      const res = await ctx.store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Account flagged for fraud' });
       expect(res.status).toBe(201);
       expect(res.body.transaction).toMatchObject({ type: 'reset', points: -250, tierPoints: 0, balanceAfter: 0 });
       expect(res.body.customer).toMatchObject({ balance: 0, lifetimePoints: 250 });
@@ -105,16 +96,16 @@ for (const dialect of DIALECTS) {
       [{ points: 10, reason: 'fine', customerMessage: 'x'.repeat(501) }, 'customerMessage'],
       [{ points: 10, reason: 'fine', expectedBalance: -1 }, 'expectedBalance'],
     ])('rejects the bad adjustment %j with a validation_error naming %s', async (body, field) => {
-      const c = await aCustomer(store, { balance: 5 });
-      const res = await store.api('POST', `/v1/customers/${c.id}/adjustments`, body);
+      const c = await aCustomer(ctx.store, { balance: 5 });
+      const res = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, body);
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('validation_error');
       expect(res.body.error.details.field).toBe(field);
-      expect((await store.api('GET', `/v1/customers/${c.id}`)).body.balance).toBe(5);
+      expect((await ctx.store.api('GET', `/v1/customers/${c.id}`)).body.balance).toBe(5);
     });
 
     it('answers 404 for a customer that does not exist', async () => {
-      const res = await store.api('POST', '/v1/customers/999999/adjustments', { points: 1, reason: 'nobody' });
+      const res = await ctx.store.api('POST', '/v1/customers/999999/adjustments', { points: 1, reason: 'nobody' });
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     });

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
-import { startServer, type TestServer, type TestStore } from './support/server.js';
+import { useServer } from './support/server.js';
 
 type Op =
   | { kind: 'adjust'; who: number; points: number; affectsTier: boolean; stale: boolean }
@@ -18,21 +18,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: ledger invariants`, () => {
-    let server: TestServer;
-    let store: TestStore;
-    beforeAll(async () => {
-      server = await startServer(dialect);
-      store = await server.newStore();
-    });
-    afterAll(async () => {
-      await assertLedgerInvariants(server.database);
-      await server.close();
-    });
+    const ctx = useServer(dialect);
 
     it('keeps balance = Σ ledger, lifetime = Σ tier points and never negative under random adjustments, resets and reversals', async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 25 }), async (ops) => {
-          const customers = [await aCustomer(store), await aCustomer(store), await aCustomer(store)];
+          const customers = [await aCustomer(ctx.store), await aCustomer(ctx.store), await aCustomer(ctx.store)];
           const model = new Map(customers.map((c) => [c.id, { balance: 0, lifetime: 0 }]));
           const txIds: number[] = [];
           for (const o of ops) {
@@ -40,7 +31,7 @@ for (const dialect of DIALECTS) {
               const c = customers[o.who];
               const m = model.get(c.id)!;
               const body = { points: o.points, reason: 'Property test', affectsTier: o.affectsTier, ...(o.stale ? { expectedBalance: m.balance + 1 } : {}) };
-              const res = await store.api('POST', `/v1/customers/${c.id}/adjustments`, body);
+              const res = await ctx.store.api('POST', `/v1/customers/${c.id}/adjustments`, body);
               if (o.stale) {
                 expect(res.status).toBe(409);
               } else if (m.balance + o.points < 0) {
@@ -54,13 +45,13 @@ for (const dialect of DIALECTS) {
               }
             } else if (o.kind === 'reset') {
               const c = customers[o.who];
-              const res = await store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Property reset' });
+              const res = await ctx.store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Property reset' });
               expect(res.status).toBe(201);
               model.get(c.id)!.balance = 0;
               txIds.push(res.body.transaction.id);
             } else if (txIds.length > 0) {
               const id = txIds[o.pick % txIds.length];
-              const res = await store.api('POST', `/v1/transactions/${id}/reverse`, { reason: 'Property reversal' });
+              const res = await ctx.store.api('POST', `/v1/transactions/${id}/reverse`, { reason: 'Property reversal' });
               expect([201, 409, 422]).toContain(res.status);
               if (res.status === 201) {
                 const m = model.get(res.body.transaction.customerId)!;
@@ -70,24 +61,24 @@ for (const dialect of DIALECTS) {
             }
           }
           for (const c of customers) {
-            const now = (await store.api('GET', `/v1/customers/${c.id}`)).body;
+            const now = (await ctx.store.api('GET', `/v1/customers/${c.id}`)).body;
             expect(now.balance).toBe(model.get(c.id)!.balance);
             expect(now.balance).toBeGreaterThanOrEqual(0);
             expect(now.lifetimePoints).toBeGreaterThanOrEqual(0);
-            const history = (await store.api('GET', `/v1/customers/${c.id}/transactions?limit=500`)).body.data as { points: number; tierPoints: number; balanceAfter: number }[];
+            const history = (await ctx.store.api('GET', `/v1/customers/${c.id}/transactions?limit=500`)).body.data as { points: number; tierPoints: number; balanceAfter: number }[];
             expect(history.reduce((s, t) => s + t.points, 0)).toBe(now.balance);
             expect(history.reduce((s, t) => s + t.tierPoints, 0)).toBe(now.lifetimePoints);
             expect(history.every((t) => t.balanceAfter >= 0)).toBe(true);
           }
-          await assertLedgerInvariants(server.database, store.id);
+          await assertLedgerInvariants(ctx.server.database, ctx.store.id);
         }),
         { numRuns: 12 },
       );
     });
 
     it('refuses UPDATE and DELETE on the ledger at the database level', async () => {
-      const c = await aCustomer(store, { balance: 10 });
-      const db = server.database.db;
+      const c = await aCustomer(ctx.store, { balance: 10 });
+      const db = ctx.server.database.db;
       await expect(sql`UPDATE transactions SET points = 1000 WHERE customer_id = ${c.id}`.execute(db)).rejects.toThrow(/append-only/);
       await expect(sql`DELETE FROM transactions WHERE customer_id = ${c.id}`.execute(db)).rejects.toThrow(/append-only/);
       const rows = await db.selectFrom('transactions').select('points').where('customer_id', '=', c.id).execute();
@@ -95,8 +86,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses a negative cached balance at the database level', async () => {
-      const c = await aCustomer(store, { balance: 10 });
-      await expect(sql`UPDATE customers SET balance = -1 WHERE id = ${c.id}`.execute(server.database.db)).rejects.toThrow();
+      const c = await aCustomer(ctx.store, { balance: 10 });
+      await expect(sql`UPDATE customers SET balance = -1 WHERE id = ${c.id}`.execute(ctx.server.database.db)).rejects.toThrow();
     });
   });
 }

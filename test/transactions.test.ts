@@ -1,41 +1,32 @@
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.js';
-import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
-import { startServer, type TestServer, type TestStore } from './support/server.js';
+import { aCustomer } from './support/fixtures.js';
+import { useServer } from './support/server.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: customers, history, reversals and export`, () => {
-    let server: TestServer;
-    let store: TestStore;
-    beforeAll(async () => {
-      server = await startServer(dialect);
-      store = await server.newStore();
-    });
-    afterAll(async () => {
-      await assertLedgerInvariants(server.database);
-      await server.close();
-    });
+    const ctx = useServer(dialect);
     const adjust = (id: number, points: number, reason = 'History test') =>
-      store.api('POST', `/v1/customers/${id}/adjustments`, { points, reason });
+      ctx.store.api('POST', `/v1/customers/${id}/adjustments`, { points, reason });
 
     it('creates customers with unique externalId and e-mail (lower-cased)', async () => {
-      const res = await store.api('POST', '/v1/customers', { externalId: ' shop-1 ', email: 'Sarah.J@Example.com', firstName: 'Sarah', lastName: 'Johnson' });
+      const res = await ctx.store.api('POST', '/v1/customers', { externalId: ' shop-1 ', email: 'Sarah.J@Example.com', firstName: 'Sarah', lastName: 'Johnson' });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ externalId: 'shop-1', email: 'sarah.j@example.com', balance: 0, lifetimePoints: 0, pendingPoints: 0, tier: null, lastActivityAt: null });
-      const dupExt = await store.api('POST', '/v1/customers', { externalId: 'shop-1' });
+      const dupExt = await ctx.store.api('POST', '/v1/customers', { externalId: 'shop-1' });
       expect(dupExt.status).toBe(409);
       expect(dupExt.body.error).toMatchObject({ code: 'customer_exists', details: { field: 'externalId' } });
-      const dupEmail = await store.api('POST', '/v1/customers', { email: 'SARAH.J@example.com' });
+      const dupEmail = await ctx.store.api('POST', '/v1/customers', { email: 'SARAH.J@example.com' });
       expect(dupEmail.body.error).toMatchObject({ code: 'customer_exists', details: { field: 'email' } });
-      expect((await store.api('GET', '/v1/customers?externalId=shop-1')).body.data.map((c: { id: number }) => c.id)).toEqual([res.body.id]);
-      expect((await store.api('GET', '/v1/customers?email=Sarah.J@example.com')).body.data.map((c: { id: number }) => c.id)).toEqual([res.body.id]);
+      expect((await ctx.store.api('GET', '/v1/customers?externalId=shop-1')).body.data.map((c: { id: number }) => c.id)).toEqual([res.body.id]);
+      expect((await ctx.store.api('GET', '/v1/customers?email=Sarah.J@example.com')).body.data.map((c: { id: number }) => c.id)).toEqual([res.body.id]);
     });
 
     it('searches by e-mail prefix, first name, last name, full name and external id', async () => {
-      const other = await server.newStore('Search store');
+      const other = await ctx.server.newStore('Search store');
       const ada = (await other.api('POST', '/v1/customers', { email: 'ada@lovelace.dev', firstName: 'Ada', lastName: 'Lovelace', externalId: 'AL-1815' })).body;
       const alan = (await other.api('POST', '/v1/customers', { email: 'turing@bletchley.uk', firstName: 'Alan', lastName: 'Turing' })).body;
       const ids = async (q: string) => (await other.api('GET', `/v1/customers?search=${encodeURIComponent(q)}`)).body.data.map((c: { id: number }) => c.id);
@@ -49,7 +40,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('filters by balance range (inclusive) and pages through with cursors without gaps or repeats', async () => {
-      const other = await server.newStore('Range store');
+      const other = await ctx.server.newStore('Range store');
       const made = [];
       for (const balance of [0, 100, 250, 1000, 1001]) made.push(await aCustomer(other, { balance }));
       const inRange = (await other.api('GET', '/v1/customers?minBalance=100&maxBalance=1000')).body.data.map((c: { balance: number }) => c.balance);
@@ -66,12 +57,12 @@ for (const dialect of DIALECTS) {
     });
 
     it("lists a customer's history newest first and pages through it", async () => {
-      const c = await aCustomer(store);
+      const c = await aCustomer(ctx.store);
       for (const p of [10, 20, 30, 40, 50]) expect((await adjust(c.id, p)).status).toBe(201);
       const all: number[] = [];
       let cursor: string | null = null;
       do {
-        const page: { body: { data: { points: number }[]; nextCursor: string | null } } = await store.api('GET', `/v1/customers/${c.id}/transactions?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        const page: { body: { data: { points: number }[]; nextCursor: string | null } } = await ctx.store.api('GET', `/v1/customers/${c.id}/transactions?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
         all.push(...page.body.data.map((t) => t.points));
         cursor = page.body.nextCursor;
       } while (cursor);
@@ -79,22 +70,22 @@ for (const dialect of DIALECTS) {
     });
 
     it('filters the store-wide log by customer, type and time', async () => {
-      const c = await aCustomer(store, { balance: 100 });
+      const c = await aCustomer(ctx.store, { balance: 100 });
       const before = new Date().toISOString();
       await pause(5);
-      await store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Fraud' });
-      const byCustomer = (await store.api('GET', `/v1/transactions?customerId=${c.id}`)).body.data;
+      await ctx.store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Fraud' });
+      const byCustomer = (await ctx.store.api('GET', `/v1/transactions?customerId=${c.id}`)).body.data;
       expect(byCustomer.map((t: { type: string }) => t.type)).toEqual(['reset', 'adjustment']);
-      const resets = (await store.api('GET', `/v1/transactions?customerId=${c.id}&type=reset`)).body.data;
+      const resets = (await ctx.store.api('GET', `/v1/transactions?customerId=${c.id}&type=reset`)).body.data;
       expect(resets).toHaveLength(1);
-      const since = (await store.api('GET', `/v1/transactions?customerId=${c.id}&from=${encodeURIComponent(before)}`)).body.data;
+      const since = (await ctx.store.api('GET', `/v1/transactions?customerId=${c.id}&from=${encodeURIComponent(before)}`)).body.data;
       expect(since.map((t: { type: string }) => t.type)).toEqual(['reset']);
-      const until = (await store.api('GET', `/v1/transactions?customerId=${c.id}&to=${encodeURIComponent(before)}`)).body.data;
+      const until = (await ctx.store.api('GET', `/v1/transactions?customerId=${c.id}&to=${encodeURIComponent(before)}`)).body.data;
       expect(until.map((t: { type: string }) => t.type)).toEqual(['adjustment']);
     });
 
     it('answers the balance at past moments from the ledger', async () => {
-      const c = await aCustomer(store);
+      const c = await aCustomer(ctx.store);
       const moments: string[] = [new Date().toISOString()];
       for (const p of [100, -30, 50]) {
         await pause(5);
@@ -102,44 +93,44 @@ for (const dialect of DIALECTS) {
         await pause(5);
         moments.push(new Date().toISOString());
       }
-      const at = async (m: string) => (await store.api('GET', `/v1/customers/${c.id}/balance?at=${encodeURIComponent(m)}`)).body;
+      const at = async (m: string) => (await ctx.store.api('GET', `/v1/customers/${c.id}/balance?at=${encodeURIComponent(m)}`)).body;
       expect((await at(moments[0])).balance).toBe(0);
       expect((await at(moments[1])).balance).toBe(100);
       expect(await at(moments[2])).toMatchObject({ customerId: c.id, balance: 70, lifetimePoints: 70 });
       expect((await at(moments[3])).balance).toBe(120);
-      expect((await store.api('GET', `/v1/customers/${c.id}/balance`)).body.balance).toBe(120);
+      expect((await ctx.store.api('GET', `/v1/customers/${c.id}/balance`)).body.balance).toBe(120);
     });
 
     it('reverses a transaction once, with a new reversal row', async () => {
-      const c = await aCustomer(store, { balance: 100 });
+      const c = await aCustomer(ctx.store, { balance: 100 });
       const deduction = await adjust(c.id, -40, 'Mistaken deduction');
-      const rev = await store.api('POST', `/v1/transactions/${deduction.body.transaction.id}/reverse`, { reason: 'Deducted by mistake' });
+      const rev = await ctx.store.api('POST', `/v1/transactions/${deduction.body.transaction.id}/reverse`, { reason: 'Deducted by mistake' });
       expect(rev.status).toBe(201);
       expect(rev.body.transaction).toMatchObject({ type: 'reversal', points: 40, reversesId: deduction.body.transaction.id, balanceAfter: 100 });
-      const twice = await store.api('POST', `/v1/transactions/${deduction.body.transaction.id}/reverse`, { reason: 'Again' });
+      const twice = await ctx.store.api('POST', `/v1/transactions/${deduction.body.transaction.id}/reverse`, { reason: 'Again' });
       expect(twice.status).toBe(409);
       expect(twice.body.error.code).toBe('already_reversed');
-      const ofReversal = await store.api('POST', `/v1/transactions/${rev.body.transaction.id}/reverse`, { reason: 'Undo the undo' });
+      const ofReversal = await ctx.store.api('POST', `/v1/transactions/${rev.body.transaction.id}/reverse`, { reason: 'Undo the undo' });
       expect(ofReversal.status).toBe(422);
       expect(ofReversal.body.error.code).toBe('not_reversible');
     });
 
     it('refuses to reverse points that were spent since', async () => {
-      const c = await aCustomer(store);
+      const c = await aCustomer(ctx.store);
       const credit = await adjust(c.id, 100, 'Bonus');
       await adjust(c.id, -80, 'Spent');
-      const rev = await store.api('POST', `/v1/transactions/${credit.body.transaction.id}/reverse`, { reason: 'Bonus was a mistake' });
+      const rev = await ctx.store.api('POST', `/v1/transactions/${credit.body.transaction.id}/reverse`, { reason: 'Bonus was a mistake' });
       expect(rev.status).toBe(422);
       expect(rev.body.error.code).toBe('insufficient_points');
-      expect((await store.api('GET', `/v1/customers/${c.id}`)).body.balance).toBe(20);
+      expect((await ctx.store.api('GET', `/v1/customers/${c.id}`)).body.balance).toBe(20);
     });
 
     it('exports the log as CSV with formula-safe text cells and plain numbers', async () => {
-      const c = await aCustomer(store, { balance: 500 });
+      const c = await aCustomer(ctx.store, { balance: 500 });
       for (const reason of ['=HYPERLINK("http://evil")', '+1+2', '@SUM(A1)', '-cmd|calc']) {
         expect((await adjust(c.id, -100, reason)).status).toBe(201);
       }
-      const res = await store.api('GET', `/v1/transactions/export.csv?customerId=${c.id}`);
+      const res = await ctx.store.api('GET', `/v1/transactions/export.csv?customerId=${c.id}`);
       expect(res.headers.get('content-type')).toContain('text/csv');
       const rows = parse(res.text, { columns: true }) as Record<string, string>[];
       expect(Object.keys(rows[0])).toEqual(['id', 'customerId', 'type', 'points', 'tierPoints', 'balanceAfter', 'reason', 'customerMessage', 'visibleToCustomer', 'actorType', 'actorId', 'actorName', 'jobId', 'reversesId', 'reference', 'createdAt']);

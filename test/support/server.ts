@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createCommitter, type Committer } from '../../src/db/committer.js';
 import type { Database } from '../../src/db/database.js';
@@ -6,6 +7,7 @@ import type { Dialect } from '../../src/db/migrations/helpers.js';
 import { buildApp } from '../../src/http/app.js';
 import { createStore } from '../../src/ledger/stores.js';
 import { freshDatabase } from './databases.js';
+import { assertLedgerInvariants } from './fixtures.js';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -78,4 +80,22 @@ export async function startServer(dialect: Dialect, opts: { rateLimitPerMinute?:
       await database.drop();
     },
   };
+}
+
+/**
+ * The usual scene of a suite: a real server on a fresh database of the dialect and one store,
+ * with the ledger invariants asserted over the whole database when the suite ends.
+ * Read `ctx.server` and `ctx.store` inside tests (they are set before the first one runs).
+ */
+export function useServer(dialect: Dialect): { server: TestServer; store: TestStore } {
+  const ctx = {} as { server: TestServer; store: TestStore };
+  beforeAll(async () => {
+    ctx.server = await startServer(dialect);
+    ctx.store = await ctx.server.newStore();
+  });
+  afterAll(async () => {
+    await assertLedgerInvariants(ctx.server.database);
+    await ctx.server.close();
+  });
+  return ctx;
 }
