@@ -21,7 +21,6 @@ import {
   customerFilterQuery,
   newCustomerBody,
   resetBody,
-  transactionFilterQuery,
 } from '../schemas/customers.js';
 
 type Paging = { limit: number; cursor?: string };
@@ -149,4 +148,3 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   });
 };
 
-export { transactionFilterQuery };

@@ -1,4 +1,4 @@
-import { EMAIL_MAX, EXTERNAL_ID_MAX, MAX_POINTS, MESSAGE_MAX, NAME_MAX } from '../../domain/validation.js';
+import { EMAIL_MAX, EXTERNAL_ID_MAX, MAX_POINTS, NAME_MAX } from '../../domain/validation.js';
 import { TRANSACTION_TYPES } from '../../domain/types.js';
 import { pagingQuery } from './common.js';
 
