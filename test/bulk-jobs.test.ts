@@ -114,6 +114,32 @@ for (const dialect of DIALECTS) {
       expect((await other.api('GET', `/v1/customers/${late.id}`)).body.balance).toBe(500);
     });
 
+    it("fixes a filter's customers when the job starts, whatever their balances do afterwards", async () => {
+      const other = await server.newStore('Fixed filter store');
+      const first = await aCustomer(other, { balance: 500 });
+      const outsider = await aCustomer(other, { balance: 50 });
+      const leaver = await aCustomer(other, { balance: 600 });
+      const res = await other.api('POST', '/v1/bulk-adjustments', {
+        selection: { filter: { minBalance: 100, maxBalance: 1000 } },
+        type: 'adjust',
+        points: 200,
+        reason: 'Fixed at start',
+      });
+      // One customer a chunk, ten a second: the job is still running while the balances move.
+      const slow = new JobRunner(server.database.db, server.committer, { chunkSize: 1, ratePerStore: 10 });
+      const running = slow.runJob(res.body.job.id);
+      for (let i = 0; i < 200; i++) {
+        if ((await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body.status === 'running') break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect((await other.api('POST', `/v1/customers/${outsider.id}/adjustments`, { points: 100, reason: 'Now in range' })).status).toBe(201);
+      expect((await other.api('POST', `/v1/customers/${leaver.id}/adjustments`, { points: 5000, reason: 'Now out of range' })).status).toBe(201);
+      await running;
+      const rows = await jobRows(res.body.job.id);
+      expect(rows.map((r) => r.customer_id)).toEqual([first.id, leaver.id]);
+      expect((await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body).toMatchObject({ status: 'completed', total: 2, processed: 2 });
+    });
+
     it('resets everyone only with the typed confirmation, keeping lifetime points', async () => {
       const other = await server.newStore('Reset store');
       const a = await aCustomer(other, { balance: 300 });

@@ -123,6 +123,11 @@ export interface JobsTable {
   finished_at: number | null;
 }
 
+export interface JobTargetsTable {
+  job_id: number;
+  customer_id: number;
+}
+
 export interface JobErrorsTable {
   id: Generated<number>;
   job_id: number;
@@ -145,6 +150,7 @@ export interface OutboxTable {
 
 export interface DB {
   jobs: JobsTable;
+  job_targets: JobTargetsTable;
   job_errors: JobErrorsTable;
   outbox: OutboxTable;
   stores: StoresTable;

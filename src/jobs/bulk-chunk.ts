@@ -22,7 +22,7 @@ export interface ChunkResult {
  * Needs: the chunk's transaction, in which the job row is locked (see lockJob).
  */
 export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
-  const chunk = await nextChunk(trx, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size);
+  const chunk = await nextChunk(trx, job.id, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size);
   const result: ChunkResult = { cursor: chunk.end, processed: 0, succeeded: 0, skipped: 0, points: 0, last: chunk.last };
   const now = Date.now();
   const reset = plan.type === 'reset';

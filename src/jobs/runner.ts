@@ -5,6 +5,8 @@ import type { Committer } from '../db/committer.js';
 import { appendOutbox, lockJob, runnableJobIds, toJob, updateJob } from '../db/queries/jobs.js';
 import type { DB, JobRow } from '../db/schema.js';
 import type { BulkPlan, RevertPlan } from '../domain/jobs.js';
+import type { CustomerFilter } from '../domain/types.js';
+import { materializeSelection } from '../db/queries/selection.js';
 import { type ChunkResult, runBulkChunk } from './bulk-chunk.js';
 import { runRevertChunk } from './revert-chunk.js';
 
@@ -22,6 +24,7 @@ export interface RunnerOptions {
 type ChunkOutcome = 'progress' | 'finished' | 'busy';
 
 const BUSY_RETRY_MS = 20;
+const RETRY_DELAY_MS = 250;
 
 /**
  * PostgreSQL plans a chunk's keyset scan from table statistics; right after a large import or
@@ -115,6 +118,7 @@ export class JobRunner {
         outcome = await this.committer.run((trx) => this.#chunk(trx, id, (n) => (done += n)));
       } catch (err) {
         await this.committer.run((trx) => this.#recordFailure(trx, id, err));
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
         continue;
       }
       if (outcome === 'busy') return worked ? 'worked' : 'busy';
@@ -141,8 +145,14 @@ export class JobRunner {
       await this.#finish(trx, job, 'cancelled', now);
       return 'finished';
     }
-    if (job.status === 'queued') await refreshPlannerStatistics(trx);
     const params = JSON.parse(job.params);
+    if (job.status === 'queued') {
+      await refreshPlannerStatistics(trx);
+      if (job.kind === 'bulk_adjustment' && 'filter' in (params as BulkPlan).selection) {
+        const plan = params as BulkPlan & { selection: { filter: CustomerFilter } };
+        job.total = await materializeSelection(trx, job.id, job.store_id, plan.selection.filter, job.snapshot_max_id);
+      }
+    }
     const size = this.#opts.chunkSize;
     const r: ChunkResult = job.kind === 'revert'
       ? await runRevertChunk(trx, job, params as RevertPlan, size)
@@ -167,6 +177,7 @@ export class JobRunner {
     }
     await updateJob(trx, id, {
       status: next.status,
+      total: next.total,
       cursor: next.cursor,
       processed: next.processed,
       succeeded: next.succeeded,
@@ -185,6 +196,7 @@ export class JobRunner {
     const final: JobRow = { ...job, status, finished_at: now, started_at: job.started_at ?? now };
     await updateJob(trx, job.id, {
       status,
+      total: final.total,
       cursor: final.cursor,
       processed: final.processed,
       succeeded: final.succeeded,

@@ -6,14 +6,17 @@ import { insertJob, toJob } from '../db/queries/jobs.js';
 import { selectedCustomers } from '../db/queries/selection.js';
 import type { DB } from '../db/schema.js';
 
-/** The id of the newest customer: the snapshot boundary of a selection made now. */
-async function snapshotBoundary(db: Kysely<DB>, storeId: number): Promise<number> {
+/**
+ * The store's customer ids: the newest one is the snapshot boundary of a selection made now
+ * (customers created later are not in it); a job's keyset walk starts just below the oldest.
+ */
+async function idSpan(db: Kysely<DB>, storeId: number): Promise<{ first: number; boundary: number }> {
   const row = await db
     .selectFrom('customers')
-    .select(sql<number>`coalesce(max(id), 0)`.as('max'))
+    .select([sql<number>`coalesce(min(id), 1)`.as('min'), sql<number>`coalesce(max(id), 0)`.as('max')])
     .where('store_id', '=', storeId)
     .executeTakeFirstOrThrow();
-  return Number(row.max);
+  return { first: Number(row.min), boundary: Number(row.max) };
 }
 
 /** SQL for the tier points a change of `points` gives a customer row `c` (never below zero lifetime). */
@@ -32,7 +35,7 @@ export function tierDeltaSql(db: Kysely<any>, plan: Pick<BulkPlan, 'type' | 'poi
  */
 export async function previewBulk(db: Kysely<DB>, storeId: number, cmd: BulkAdjustment): Promise<BulkPreview> {
   const plan = planBulk({ ...cmd, dryRun: true });
-  const boundary = await snapshotBoundary(db, storeId);
+  const { boundary } = await idSpan(db, storeId);
   const selected = selectedCustomers(db, storeId, plan.selection, boundary);
   const d = plan.points;
   const totals = await selected
@@ -82,7 +85,7 @@ async function tierMoves(db: Kysely<DB>, storeId: number, plan: BulkPlan, bounda
  */
 export async function createBulkJob(trx: Kysely<DB>, storeId: number, cmd: BulkAdjustment, actor: Actor): Promise<Job> {
   const plan = planBulk(cmd);
-  const boundary = await snapshotBoundary(trx, storeId);
+  const { first, boundary } = await idSpan(trx, storeId);
   const now = Date.now();
   const found = await selectedCustomers(trx, storeId, plan.selection, boundary)
     .select(sql<number>`count(*)`.as('n'))
@@ -97,6 +100,7 @@ export async function createBulkJob(trx: Kysely<DB>, storeId: number, cmd: BulkA
     actor_id: actor.id,
     actor_name: actor.name,
     total,
+    cursor: first - 1,
     snapshot_max_id: boundary,
     created_at: now,
   });

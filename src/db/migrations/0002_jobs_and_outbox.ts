@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { type Dialect, idColumn } from './helpers.js';
 
-/** Durable background jobs, their per-customer (or per-row) error reports, and the event outbox. */
+/** Durable background jobs, their selected customers and error reports, and the event outbox. */
 export function up(dialect: Dialect) {
   return async (db: Kysely<any>): Promise<void> => {
     const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
@@ -48,6 +48,16 @@ export function up(dialect: Dialect) {
       .unique()
       .where(sql.ref('reverts_job_id'), 'is not', null)
       .execute();
+
+    // The customers a filter selected, fixed when the job starts (and kept: they say exactly whom
+    // the job was about, whatever their balances did since).
+    let targets = db.schema
+      .createTable('job_targets')
+      .addColumn('job_id', bigint, (c) => c.notNull())
+      .addColumn('customer_id', bigint, (c) => c.notNull())
+      .addPrimaryKeyConstraint('job_targets_pk', ['job_id', 'customer_id']);
+    if (dialect === 'sqlite') targets = targets.modifyEnd(sql`without rowid`);
+    await targets.execute();
 
     await db.schema
       .createTable('job_errors')

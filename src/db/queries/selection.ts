@@ -36,7 +36,26 @@ export interface Chunk {
 }
 
 /**
- * The next chunk of a selection after `cursor`, in id order.
+ * Fixes the customers a filter selects, once, when its job starts: later changes to balances,
+ * tiers or activity neither add customers to the job nor take them out. Returns how many.
+ */
+export async function materializeSelection(
+  trx: Kysely<DB>,
+  jobId: number,
+  storeId: number,
+  filter: CustomerFilter,
+  boundary: number,
+): Promise<number> {
+  const result = await sql`
+    INSERT INTO job_targets (job_id, customer_id)
+    SELECT ${jobId}, c.id FROM customers c
+    WHERE c.store_id = ${storeId} AND c.id <= ${boundary} AND ${customerFilterSql(storeId, filter)}`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * The next chunk of a selection after `cursor`, in id order. A filter selection reads the
+ * customers fixed by materializeSelection for job `jobId`.
  * PostgreSQL: the chunk's rows are locked (FOR UPDATE) and named by id, so concurrent single
  * adjustments wait for the chunk instead of slipping between its statements.
  * SQLite: the chunk transaction is the only writer, so a chunk is simply the next `size` ids
@@ -44,6 +63,7 @@ export interface Chunk {
  */
 export async function nextChunk(
   trx: Kysely<DB>,
+  jobId: number,
   storeId: number,
   selection: Selection,
   boundary: number,
@@ -61,13 +81,16 @@ export async function nextChunk(
     end = ids.length > 0 ? ids[ids.length - 1] : boundary;
     last = start + size >= all.length || ids.length === 0;
   }
+  const targets = sql<boolean>`c.id IN (SELECT customer_id FROM job_targets
+    WHERE job_id = ${jobId} AND customer_id > ${cursor} AND customer_id <= ${end})`;
   if (dialectOf(trx) === 'postgres') {
-    let q = selectedCustomers(trx, storeId, ids ? { customerIds: ids } : selection, boundary)
+    let q = selectedCustomers(trx, storeId, ids ? { customerIds: ids } : { all: true }, boundary)
       .select('c.id')
       .where('c.id', '>', cursor)
       .orderBy('c.id')
       .limit(size);
     if (!ids) q = q.where('c.id', '<=', end);
+    if ('filter' in selection) q = q.where(targets);
     const locked = (await q.forUpdate().execute()).map((r) => r.id);
     return { end, last, where: inIds(trx, 'c.id', locked), from: cursor + 1, to: end };
   }
@@ -75,7 +98,7 @@ export async function nextChunk(
   const where = ids
     ? sql<boolean>`${range} AND ${inIds(trx, 'c.id', ids)}`
     : 'filter' in selection
-      ? sql<boolean>`${range} AND ${customerFilterSql(storeId, selection.filter)}`
+      ? sql<boolean>`${range} AND ${targets}`
       : range;
   return { end, last, where, from: cursor + 1, to: end };
 }
