@@ -8,7 +8,7 @@ import { hashApiKey } from '../ledger/stores.js';
 import { apiKeyAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
-import { closeEventStreams } from './sse.js';
+import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
 import { transactionRoutes } from './routes/transactions.js';
@@ -51,7 +51,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
-  app.addHook('preClose', async () => closeEventStreams());
+  const streams = jobEventStreams();
+  app.addHook('preClose', async () => streams.closeAll());
   for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema]) app.addSchema(schema);
 
   await app.register(swagger, {
@@ -89,7 +90,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     v1.addHook('onRequest', apiKeyAuth(ctx));
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
-    await v1.register(jobRoutes, { ctx });
+    await v1.register(jobRoutes, { ctx, streams });
   });
   return app;
 }

@@ -11,11 +11,11 @@ import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import { commonErrors, idempotencyHeader, idParams, pagingQuery } from '../schemas/common.js';
 import { bulkAdjustmentBody, previewSchema, revertBody } from '../schemas/jobs.js';
-import { streamJobEvents } from '../sse.js';
+import type { JobEventStreams } from '../sse.js';
 
 const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, required: ['job'] } as const;
 
-export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventStreams }> = async (app, { ctx, streams }) => {
   const db = ctx.database.db;
   const queued = <T>(result: T): T => {
     ctx.workers?.wake();
@@ -74,7 +74,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { 
     handler: async (req, reply) => {
       const { storeId } = principal(req);
       const first = await getJob(db, storeId, req.params.id);
-      return streamJobEvents(req, reply, first, () => getJob(db, storeId, req.params.id));
+      return streams.stream(req, reply, first, () => getJob(db, storeId, req.params.id));
     },
   });
 
