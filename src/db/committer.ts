@@ -72,6 +72,7 @@ const ROLLBACK = CompiledQuery.raw('rollback');
 
 async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
   const done: [Pending, unknown][] = [];
+  const refused = new Set<Pending>();
   await conn.executeQuery(BEGIN);
   try {
     for (const item of batch) {
@@ -83,13 +84,16 @@ async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
       } catch (err) {
         await conn.executeQuery(ROLLBACK_TO);
         await conn.executeQuery(RELEASE);
+        refused.add(item);
         item.reject(err);
       }
     }
     await conn.executeQuery(COMMIT);
   } catch (err) {
+    // The transaction itself failed (commit, or savepoint handling): nothing of it was applied,
+    // so every unit not already refused fails with it.
     await conn.executeQuery(ROLLBACK).catch(() => undefined);
-    for (const [item] of done) item.reject(err);
+    for (const item of batch) if (!refused.has(item)) item.reject(err);
     return;
   }
   for (const [item, value] of done) item.resolve(value);
