@@ -7,7 +7,7 @@ import type { FastifySchemaCompiler } from 'fastify';
  * unknown fields refused rather than silently dropped. Query strings and path parameters are
  * text by nature, so those coerce ("?limit=10" is the number 10).
  */
-export function validatorCompiler(): FastifySchemaCompiler<any> {
+export function validatorCompiler(): FastifySchemaCompiler<object> {
   const strict = new Ajv.default({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false });
   const coercing = new Ajv.default({ allErrors: false, coerceTypes: 'array', removeAdditional: false, useDefaults: true, strict: false });
   addFormats.default(strict);

@@ -20,7 +20,7 @@ async function idSpan(db: Kysely<DB>, storeId: number): Promise<{ first: number;
 }
 
 /** SQL for the tier points a change of `points` gives a customer row `c` (never below zero lifetime). */
-export function tierDeltaSql(db: Kysely<any>, plan: Pick<BulkPlan, 'type' | 'points' | 'affectsTier'>) {
+export function tierDeltaSql(db: Kysely<DB>, plan: Pick<BulkPlan, 'type' | 'points' | 'affectsTier'>) {
   if (plan.type === 'reset' || !plan.affectsTier) return sql<number>`0`;
   if (plan.points >= 0) return sql<number>`${plan.points}`;
   const max = dialectOf(db) === 'postgres' ? sql.raw('greatest') : sql.raw('max');

@@ -129,12 +129,12 @@ export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c
   return conds.length === 0 ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.join(conds, sql` AND `)})`;
 }
 
-export function applyCustomerFilter<O>(
-  q: SelectQueryBuilder<DB, any, O>,
+export function applyCustomerFilter<D, TB extends keyof D, O>(
+  q: SelectQueryBuilder<D, TB, O>,
   storeId: number,
   f: CustomerFilter,
   alias = 'c',
-): SelectQueryBuilder<DB, any, O> {
+): SelectQueryBuilder<D, TB, O> {
   return q.where(customerFilterSql(storeId, f, alias));
 }
 

@@ -9,7 +9,7 @@ import { applyCustomerFilter, customerFilterSql } from './customers.js';
  * `column IN ids` with the whole list as one parameter (SQLite: json_each; PostgreSQL: ANY of an
  * array), so a 10,000-id chunk is one short statement, not 10,000 placeholders.
  */
-export function inIds(db: Kysely<any>, column: string, ids: number[]): RawBuilder<boolean> {
+export function inIds(db: Kysely<DB>, column: string, ids: number[]): RawBuilder<boolean> {
   return dialectOf(db) === 'postgres'
     ? sql<boolean>`${sql.ref(column)} = ANY(${ids}::bigint[])`
     : sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
