@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect }
 import pg from 'pg';
 import type { Dialect } from './migrations/helpers.js';
 import { migrations } from './migrations/index.js';
+import { PREPARED_SQL } from './prepared.js';
 import type { DB } from './schema.js';
 
 export type { Dialect };
@@ -29,6 +30,7 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number } = {}): Database {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20) });
+    pool.on('connect', namePreparedStatements);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     const location = url.replace(/\/\/[^@/]*@/, '//');
     return { db, dialect: 'postgres', location, close: () => db.destroy() };
@@ -38,6 +40,26 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: numb
   const sqlite = openSqlite(file);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * Sends the hot-path queries (see prepared()) as named statements: PostgreSQL parses and plans
+ * each once per connection instead of on every adjustment.
+ */
+function namePreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Map<string, string>();
+  (client as { query: unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (typeof text === 'string' && PREPARED_SQL.has(text)) {
+      let name = names.get(text);
+      if (name === undefined) {
+        name = `tally_${names.size}`;
+        names.set(text, name);
+      }
+      return query({ name, text, values }, ...rest);
+    }
+    return query(text, values, ...rest);
+  };
 }
 
 /**

@@ -3,6 +3,12 @@ import { dialectOf } from './dialect-of.js';
 import type { Dialect } from './migrations/helpers.js';
 import type { DB } from './schema.js';
 
+/**
+ * The SQL texts of prepared() queries. On PostgreSQL each connection also prepares them
+ * server-side once (a named statement), so the server skips parsing and planning them too.
+ */
+export const PREPARED_SQL = new Set<string>();
+
 /** Values no caller passes: they mark where each argument lands among the compiled parameters. */
 const SENTINEL_BASE = -7_919_000_000_001;
 
@@ -27,6 +33,7 @@ export function prepared<A extends unknown[], R>(build: (db: Kysely<DB>, ...args
       if (slots.some((s) => s < 0 || s >= args.length)) throw new Error('prepared(): every parameter must be an argument');
       entry = { sql: query.sql, slots };
       compiled.set(key, entry);
+      PREPARED_SQL.add(query.sql);
     }
     const result = await db.executeQuery<R>(CompiledQuery.raw(entry.sql, entry.slots.map((s) => args[s])));
     return result.rows;
