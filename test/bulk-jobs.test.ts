@@ -272,6 +272,24 @@ for (const dialect of DIALECTS) {
       expect(events.map((e) => e.event_type)).toEqual(['job.completed']);
     });
 
+    it('marks a job failed after repeated chunk failures, with job.failed in the outbox', async () => {
+      const other = await server.newStore('Failing store');
+      await aCustomer(other);
+      const broken = await server.database.db
+        .insertInto('jobs')
+        .values({ store_id: other.id, kind: 'bulk_adjustment', status: 'queued', params: '{}', actor_type: 'system', actor_id: null, actor_name: 'test', created_at: Date.now() })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await runner.runJob(broken.id);
+      const job = (await other.api('GET', `/v1/jobs/${broken.id}`)).body;
+      expect(job.status).toBe('failed');
+      expect(job.error).toBeTruthy();
+      expect(job.finishedAt).not.toBeNull();
+      const events = await server.database.db.selectFrom('outbox').select(['event_type', 'payload']).where('store_id', '=', other.id).execute();
+      expect(events.map((e) => e.event_type)).toEqual(['job.failed']);
+      expect(JSON.parse(events[0].payload)).toMatchObject({ id: broken.id, status: 'failed' });
+    });
+
     it('rejects malformed bulk requests with typed errors', async () => {
       const cases: [Record<string, unknown>, number, string][] = [
         [{ selection: { all: true }, type: 'adjust', reason: 'no points' }, 422, 'validation_error'],

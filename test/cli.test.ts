@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCommitter } from '../src/db/committer.js';
 import { type Database, openDatabase } from '../src/db/database.js';
+import { SYSTEM_ACTOR } from '../src/domain/types.js';
+import { JobRunner } from '../src/jobs/runner.js';
+import { createBulkJob } from '../src/ledger/bulk.js';
 import { DIALECTS, freshDatabaseUrl, type TestDatabase } from './support/databases.js';
 import { spawnTally } from './support/process.js';
 
@@ -64,6 +68,20 @@ for (const dialect of DIALECTS) {
       expect(verify.out).toContain('balance_matches_ledger');
       await sql`UPDATE customers SET balance = balance - 1 WHERE id = (SELECT min(id) FROM customers WHERE store_id = 1)`.execute(database.db);
       expect((await tally(fresh.url, 'verify', '--store', '1')).code).toBe(0);
+    });
+
+    it('follows a job to its end with jobs watch', async () => {
+      const committer = createCommitter(database);
+      const job = await committer.run((trx) =>
+        createBulkJob(trx, 1, { selection: { all: true }, type: 'adjust', points: 3, reason: 'Watched from the CLI' }, SYSTEM_ACTOR),
+      );
+      const watching = tally(fresh.url, 'jobs', 'watch', String(job.id), '--store', '1');
+      await new JobRunner(database.db, committer, { chunkSize: 500 }).runJob(job.id);
+      const watched = await watching;
+      expect(watched.code, watched.out).toBe(0);
+      expect(watched.out).toContain(`job ${job.id} (bulk_adjustment): 3000/3000 (100%)`);
+      expect(JSON.parse(watched.out.trim().split('\n').at(-1)!)).toMatchObject({ id: job.id, status: 'completed', processed: 3000 });
+      expect((await tally(fresh.url, 'verify')).code).toBe(0);
     });
 
     it('rejects bad arguments with a message and a non-zero exit', async () => {
