@@ -25,30 +25,8 @@ export class ValidationError extends DomainError {
   }
 }
 
-/** The request itself could not be read (malformed JSON, bad encoding). */
-export class MalformedRequestError extends DomainError {
-  constructor(
-    readonly code: 'invalid_json' | 'malformed_request',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export class UnsupportedMediaTypeError extends DomainError {
-  readonly code = 'unsupported_media_type';
-}
-
-export class PayloadTooLargeError extends DomainError {
-  readonly code = 'payload_too_large';
-}
-
 export class UnauthorizedError extends DomainError {
   readonly code = 'unauthorized';
-}
-
-export class ForbiddenError extends DomainError {
-  readonly code = 'forbidden';
 }
 
 export class NotFoundError extends DomainError {

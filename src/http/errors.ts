@@ -4,9 +4,7 @@ import { DomainError } from '../domain/errors.js';
 /** The one table from error code to HTTP status. Nothing else decides a status. */
 export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_json: 400,
-  malformed_request: 400,
   unauthorized: 401,
-  forbidden: 403,
   not_found: 404,
   customer_exists: 409,
   balance_changed: 409,

@@ -1,5 +1,6 @@
 import { MAX_SELECTED_IDS } from '../../domain/jobs.js';
 import { MAX_POINTS } from '../../domain/validation.js';
+import { actorSchema } from './common.js';
 import { customerFilterProperties } from './customers.js';
 
 export const jobSchema = {
@@ -18,10 +19,7 @@ export const jobSchema = {
     cancelRequested: { type: 'boolean' },
     revertsJobId: { type: ['integer', 'null'] },
     params: { type: 'object', additionalProperties: true },
-    actor: {
-      type: 'object',
-      properties: { type: { type: 'string' }, id: { type: ['integer', 'null'] }, name: { type: 'string' } },
-    },
+    actor: actorSchema,
     createdAt: { type: 'string', format: 'date-time' },
     startedAt: { type: ['string', 'null'], format: 'date-time' },
     finishedAt: { type: ['string', 'null'], format: 'date-time' },
