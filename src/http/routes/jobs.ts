@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { escapeCsvCell } from '../../domain/csv-cell.js';
 import type { BulkAdjustment } from '../../domain/jobs.js';
 import { createBulkJob, previewBulk } from '../../ledger/bulk.js';
@@ -17,9 +17,11 @@ const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, requir
 
 export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventStreams }> = async (app, { ctx, streams }) => {
   const db = ctx.database.db;
-  const queued = <T>(result: T): T => {
+  /** Wakes the worker once the job's transaction has committed (not inside it: it would find nothing). */
+  const queued = async (sent: Promise<FastifyReply>): Promise<FastifyReply> => {
+    const reply = await sent;
     ctx.workers?.wake();
-    return result;
+    return reply;
   };
 
   app.post<{ Body: BulkAdjustment }>('/v1/bulk-adjustments', {
@@ -34,7 +36,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     handler: async (req, reply) => {
       const { storeId, actor } = principal(req);
       if (req.body.dryRun) return reply.send({ preview: await previewBulk(db, storeId, req.body) });
-      return sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => queued({ job }));
+      return queued(sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => ({ job })));
     },
   });
 
@@ -101,8 +103,8 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
     handler: (req, reply) => {
       const { storeId, actor } = principal(req);
-      return sendWrite(ctx, req, reply, 202, (trx) => createRevertJob(trx, storeId, req.params.id, req.body, actor), (job) =>
-        queued({ job }),
+      return queued(
+        sendWrite(ctx, req, reply, 202, (trx) => createRevertJob(trx, storeId, req.params.id, req.body, actor), (job) => ({ job })),
       );
     },
   });
