@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { BulkPlan } from '../domain/jobs.js';
 import { nextChunk } from '../db/queries/selection.js';
+import { dialectOf } from '../db/dialect-of.js';
 import type { DB, JobRow } from '../db/schema.js';
 import { tierDeltaSql } from '../ledger/bulk.js';
 
@@ -22,6 +23,7 @@ export interface ChunkResult {
  * Needs: the chunk's transaction, in which the job row is locked (see lockJob).
  */
 export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
+  if (plan.type === 'adjust' && plan.points > 0 && dialectOf(trx) === 'postgres') return creditChunkPostgres(trx, job, plan, size);
   const chunk = await nextChunk(trx, job.id, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size);
   const result: ChunkResult = { cursor: chunk.end, processed: 0, succeeded: 0, skipped: 0, points: 0, last: chunk.last };
   const now = Date.now();
@@ -64,6 +66,32 @@ export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan,
     SET balance = ${reset ? sql`0` : sql`c.balance + ${d}`}, lifetime_points = c.lifetime_points + ${tier}
     WHERE ${chunk.where} AND ${applies}`.execute(trx);
   return result;
+}
+
+/**
+ * PostgreSQL, crediting points (nothing can be refused, and the tier points are the credit
+ * itself or nothing): one statement, an UPDATE … RETURNING that locks and re-checks each row as
+ * it goes, feeding the ledger INSERT with the balances it produced. This skips the separate
+ * locking pass the general path needs to read balances before writing them.
+ */
+async function creditChunkPostgres(trx: Kysely<DB>, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
+  const chunk = await nextChunk(trx, job.id, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size, {
+    lock: false,
+  });
+  const tier = plan.affectsTier ? plan.points : 0;
+  const inserted = await sql`
+    WITH credited AS (
+      UPDATE customers AS c SET balance = c.balance + ${plan.points}, lifetime_points = c.lifetime_points + ${tier}
+      WHERE ${chunk.where}
+      RETURNING c.id, c.store_id, c.balance)
+    INSERT INTO transactions (store_id, customer_id, type, points, tier_points, balance_after, reason,
+                              customer_message, visible_to_customer, actor_type, actor_id, actor_name, job_id, created_at)
+    SELECT store_id, id, 'adjustment', ${plan.points}::bigint, ${tier}::bigint, balance, ${plan.reason}::text,
+           ${plan.customerMessage}::text, 1, ${job.actor_type}::text, ${job.actor_id}::bigint, ${job.actor_name}::text,
+           ${job.id}::bigint, ${Date.now()}::bigint
+    FROM credited`.execute(trx);
+  const written = Number(inserted.numAffectedRows ?? 0);
+  return { cursor: chunk.end, processed: written, succeeded: written, skipped: 0, points: written * plan.points, last: chunk.last };
 }
 
 /**

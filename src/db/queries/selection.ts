@@ -60,6 +60,8 @@ export async function materializeSelection(
  * adjustments wait for the chunk instead of slipping between its statements.
  * SQLite: the chunk transaction is the only writer, so a chunk is simply the next `size` ids
  * (or listed ids) with the selection's own condition: nothing to lock, nothing to count first.
+ * The same unlocked condition serves a caller that needs no lock (`lock: false`), one whose
+ * single UPDATE … RETURNING locks and re-checks each row itself.
  */
 export async function nextChunk(
   trx: Kysely<DB>,
@@ -69,6 +71,7 @@ export async function nextChunk(
   boundary: number,
   cursor: number,
   size: number,
+  opts: { lock: boolean } = { lock: true },
 ): Promise<Chunk> {
   let ids: number[] | undefined;
   let end = Math.min(cursor + size, boundary);
@@ -83,7 +86,7 @@ export async function nextChunk(
   }
   const targets = sql<boolean>`c.id IN (SELECT customer_id FROM job_targets
     WHERE job_id = ${jobId} AND customer_id > ${cursor} AND customer_id <= ${end})`;
-  if (dialectOf(trx) === 'postgres') {
+  if (dialectOf(trx) === 'postgres' && opts.lock) {
     let q = selectedCustomers(trx, storeId, ids ? { customerIds: ids } : { all: true }, boundary)
       .select('c.id')
       .where('c.id', '>', cursor)
