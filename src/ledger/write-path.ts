@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Effect } from '../domain/balance.js';
 import type { Actor, LedgerWrite, TransactionType } from '../domain/types.js';
-import { applyToCustomer, type CustomerRecord, toCustomer } from '../db/queries/customers.js';
-import { insertTransaction, toTransaction } from '../db/queries/transactions.js';
+import { type CustomerRecord, toCustomer } from '../db/queries/customers.js';
+import { applyAndAppend } from '../db/queries/ledger-write.js';
+import { toTransaction } from '../db/queries/transactions.js';
 import type { DB } from '../db/schema.js';
 
 export interface RowFields {
@@ -41,13 +42,8 @@ export async function writeLedgerRow(
 ): Promise<LedgerWrite> {
   const now = Date.now();
   const activityAt = CUSTOMER_ACTIVITY.has(fields.type) ? now : null;
-  const applied = await applyToCustomer(trx, storeId, customer.id, {
-    points: effect.points,
-    tierPoints: effect.tierPoints,
-    activityAt,
-  });
-  if (!applied) throw new Error(`concurrent balance change on customer ${customer.id}`);
-  const row = await insertTransaction(trx, {
+  const change = { points: effect.points, tierPoints: effect.tierPoints, activityAt };
+  const row = await applyAndAppend(trx, change, {
     store_id: storeId,
     customer_id: customer.id,
     type: fields.type,
@@ -66,6 +62,7 @@ export async function writeLedgerRow(
     idempotency_key: fields.idempotencyKey ?? null,
     created_at: now,
   });
+  if (!row) throw new Error(`concurrent balance change on customer ${customer.id}`);
   const updated: CustomerRecord = {
     ...customer,
     balance: effect.balanceAfter,

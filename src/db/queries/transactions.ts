@@ -29,7 +29,7 @@ export async function insertTransaction(trx: Kysely<DB>, row: Omit<TransactionRo
   return { ...row, id };
 }
 
-const LEDGER_COLUMNS = [
+export const LEDGER_COLUMNS = [
   'store_id',
   'customer_id',
   'type',
