@@ -31,6 +31,9 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: numb
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20) });
     pool.on('connect', namePreparedStatements);
+    // An idle connection that dies (a server restart) is dropped from the pool; without a
+    // listener pg would turn it into an uncaught exception and stop the process.
+    pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     const location = url.replace(/\/\/[^@/]*@/, '//');
     return { db, dialect: 'postgres', location, close: () => db.destroy() };

@@ -38,6 +38,13 @@ export async function freshDatabaseUrl(dialect: Dialect): Promise<TestDatabase> 
     drop: async () => {
       const c = new pg.Client({ connectionString: ADMIN_URL });
       await c.connect();
+      // pg's pool.end() resolves before its connections have finished closing; terminating them
+      // (FORCE) would then raise an error on a client nobody listens to any more. Let them go first.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },
