@@ -86,6 +86,19 @@ for (const dialect of DIALECTS) {
       },
     );
 
+    it('refuses the NUL character in any text, on both databases alike', async () => {
+      const reason = await store.api('POST', `/v1/customers/${customerId}/adjustments`, { points: 1, reason: 'bad\u0000reason' });
+      expectError(reason, 422, 'validation_error');
+      expect(reason.body.error.details.field).toBe('body.reason');
+      expectError(await store.api('POST', '/v1/customers', { externalId: 'x\u0000y' }), 422, 'validation_error');
+      expectError(await store.api('GET', '/v1/customers?search=%00'), 422, 'validation_error');
+      expectError(
+        await store.api('POST', '/v1/bulk-adjustments', { selection: { filter: { search: 'a\u0000' } }, type: 'adjust', points: 1, reason: 'NUL filter', dryRun: true }),
+        422,
+        'validation_error',
+      );
+    });
+
     it('answers an unknown route with a 404 error body', async () => {
       expectError(await store.api('GET', '/v1/nothing-here'), 404, 'not_found');
     });

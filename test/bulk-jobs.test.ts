@@ -299,6 +299,8 @@ for (const dialect of DIALECTS) {
         [{ selection: { filter: { lastActivityBefore: 'yesterday' } }, type: 'adjust', points: 1, reason: 'bad date' }, 422, 'validation_error'],
         [{ selection: { all: true }, type: 'reset', points: 5, reason: 'reset with points', confirmation: 'RESET ALL CUSTOMERS' }, 422, 'validation_error'],
         [{ selection: { all: true }, type: 'adjust', points: 1, reason: 'x' }, 422, 'validation_error'],
+        [{ selection: { filter: {} }, type: 'reset', reason: 'Everyone, by an empty filter' }, 422, 'confirmation_required'],
+        [{ selection: { filter: { search: '  ' } }, type: 'reset', reason: 'Everyone, by a blank search' }, 422, 'confirmation_required'],
       ];
       for (const [body, status, code] of cases) {
         const res = await store.api('POST', '/v1/bulk-adjustments', body);

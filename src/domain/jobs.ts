@@ -107,7 +107,10 @@ function validSelection(s: Selection): Selection {
     if (f.minBalance !== undefined && f.maxBalance !== undefined && f.minBalance > f.maxBalance) {
       throw new ValidationError('minBalance is above maxBalance', 'selection.filter.minBalance');
     }
-    return { filter: f };
+    // A filter without a condition selects everyone, and is treated exactly like `all`
+    // (a reset of it needs the confirmation phrase too).
+    const conditions = Object.entries(f).filter(([k, v]) => v !== undefined && !(k === 'search' && String(v).trim() === ''));
+    return conditions.length === 0 ? { all: true } : { filter: f };
   }
   if (s.all !== true) throw new ValidationError('selection.all must be true', 'selection.all');
   return { all: true };

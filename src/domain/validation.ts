@@ -8,10 +8,19 @@ export const NAME_MAX = 200;
 export const EXTERNAL_ID_MAX = 255;
 export const EMAIL_MAX = 320;
 
+/**
+ * Refuses the NUL character: PostgreSQL cannot store it in text (SQLite can), so it would make
+ * the same request succeed on one database and fail on the other.
+ */
+export function withoutNul(value: string, field: string): string {
+  if (value.includes('\u0000')) throw new ValidationError(`${field} must not contain the NUL character`, field);
+  return value;
+}
+
 /** Trims a required reason and checks it is 3–500 characters. */
 export function validReason(reason: unknown, field = 'reason'): string {
   if (typeof reason !== 'string') throw new ValidationError(`${field} is required`, field);
-  const trimmed = reason.trim();
+  const trimmed = withoutNul(reason, field).trim();
   if (trimmed.length < REASON_MIN || trimmed.length > REASON_MAX) {
     throw new ValidationError(
       `${field} must be ${REASON_MIN}–${REASON_MAX} characters after trimming (got ${trimmed.length})`,
@@ -25,7 +34,7 @@ export function validReason(reason: unknown, field = 'reason'): string {
 export function optionalText(value: unknown, field: string, max: number): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`, field);
-  const trimmed = value.trim();
+  const trimmed = withoutNul(value, field).trim();
   if (trimmed.length === 0) return null;
   if (trimmed.length > max) {
     throw new ValidationError(`${field} must be at most ${max} characters (got ${trimmed.length})`, field);

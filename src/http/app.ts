@@ -14,7 +14,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
-import { validatorCompiler } from './validation.js';
+import { rejectNul, validatorCompiler } from './validation.js';
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
@@ -48,6 +48,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  app.addHook('preValidation', async (req) => rejectNul({ body: req.body, query: req.query, params: req.params }));
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });

@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { withoutNul } from '../domain/validation.js';
 
 /**
  * Two validators. Bodies are checked strictly: no type coercion ("100" is not a number),
@@ -13,4 +14,26 @@ export function validatorCompiler(): FastifySchemaCompiler<object> {
   addFormats.default(strict);
   addFormats.default(coercing);
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema);
+}
+
+/**
+ * Every text a request carries (body, query string, path) is checked for NUL once, before the
+ * route's schema: no route can forget it, search terms and filters included.
+ */
+export function rejectNul(parts: Record<string, unknown>): void {
+  for (const [where, value] of Object.entries(parts)) {
+    const field = findNul(value, where);
+    if (field !== undefined) withoutNul('\u0000', field);
+  }
+}
+
+function findNul(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const hit = findNul(v, `${path}.${k}`);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
 }

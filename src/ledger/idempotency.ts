@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IdempotencyKeyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors.js';
+import { DomainError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors.js';
 import type { Committer, Executor } from '../db/committer.js';
 import { isUniqueViolation } from '../db/errors.js';
 
@@ -55,8 +55,10 @@ export async function withIdempotency<T>(
   try {
     return await committer.run((trx) => runOnce(trx, req, work, present));
   } catch (err) {
-    // Another process committed the same key between our read and our insert: replay it.
-    if (isUniqueViolation(err)) {
+    // Another process ran the same key at the same time and committed first: this attempt then
+    // failed on the state it left (a unique index, insufficient points, already reversed…).
+    // The contract is the first response again, so look for it before reporting the failure.
+    if (isUniqueViolation(err) || err instanceof DomainError) {
       const stored = await committer.run((trx) => findStored(trx, req));
       if (stored) return stored;
     }

@@ -3,7 +3,7 @@ import { JobStateError, NotFoundError } from '../domain/errors.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type RevertPlan } from '../domain/jobs.js';
 import type { Actor, Page, PageRequest } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, validReason } from '../domain/validation.js';
-import { findJob, insertJob, toJob, updateJob } from '../db/queries/jobs.js';
+import { findJob, insertJob, toJob } from '../db/queries/jobs.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { DB, JobRow } from '../db/schema.js';
 import { pageOf } from './paging.js';
@@ -37,13 +37,28 @@ export async function cancelJob(trx: Kysely<DB>, storeId: number, id: number): P
   if (FINAL_STATUSES.has(job.status as JobStatus)) {
     throw new JobStateError('job_not_cancellable', `Job ${id} is already ${job.status}`);
   }
-  if (job.status === 'queued') {
-    const now = Date.now();
-    await updateJob(trx, id, { status: 'cancelled', cancel_requested: 1, finished_at: now });
-    return toJob({ ...job, status: 'cancelled', cancel_requested: 1, finished_at: now });
+  // Conditional updates, not read-then-write: a worker may be committing a chunk (or the job's
+  // end) right now; PostgreSQL re-checks the status once the worker's row lock is released.
+  const now = Date.now();
+  const cancelledNow = await trx
+    .updateTable('jobs')
+    .set({ status: 'cancelled', cancel_requested: 1, finished_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
+  if (Number(cancelledNow.numUpdatedRows) === 0) {
+    const requested = await trx
+      .updateTable('jobs')
+      .set({ cancel_requested: 1 })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (Number(requested.numUpdatedRows) === 0) {
+      const now2 = await jobRow(trx, storeId, id);
+      throw new JobStateError('job_not_cancellable', `Job ${id} is already ${now2.status}`);
+    }
   }
-  await updateJob(trx, id, { cancel_requested: 1 });
-  return toJob({ ...job, cancel_requested: 1 });
+  return toJob(await jobRow(trx, storeId, id));
 }
 
 /**
