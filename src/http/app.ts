@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { sql } from 'kysely';
 import { RateLimitedError } from '../domain/errors.js';
 import { hashApiKey } from '../ledger/stores.js';
-import { apiKeyAuth } from './auth.js';
+import { apiKeyAuth, bearerToken } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { jobEventStreams } from './sse.js';
@@ -73,8 +73,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
       max: perMinute,
       timeWindow: 60_000,
       keyGenerator: (req) => {
-        const auth = req.headers.authorization;
-        return auth ? `key:${hashApiKey(auth)}` : `ip:${req.ip}`;
+        const key = bearerToken(req.headers.authorization);
+        return key ? `key:${hashApiKey(key)}` : `ip:${req.ip}`;
       },
       errorResponseBuilder: (_req, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
     });

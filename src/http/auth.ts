@@ -7,20 +7,28 @@ const TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
 
 /**
+ * The key in an `Authorization: Bearer <key>` header (the scheme in any case, any spacing),
+ * or undefined. Authentication and the per-key rate limit both read the key this way, so one
+ * key is one key however the header is spelled.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+}
+
+/**
  * Bearer API-key authentication. Lookups are cached for 30 s by the key's hash (never the key),
  * so a hot integration costs one SHA-256 per request, not a query.
  */
 export function apiKeyAuth(ctx: AppContext) {
   const cache = new Map<string, { principal: Principal | undefined; expires: number }>();
   return async function authenticate(req: FastifyRequest): Promise<void> {
-    const header = req.headers.authorization;
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) throw new UnauthorizedError('Send an API key as "Authorization: Bearer <key>"');
-    const hash = hashApiKey(m[1]);
+    const key = bearerToken(req.headers.authorization);
+    if (key === undefined) throw new UnauthorizedError('Send an API key as "Authorization: Bearer <key>"');
+    const hash = hashApiKey(key);
     const now = Date.now();
     let hit = cache.get(hash);
     if (!hit || hit.expires < now) {
-      hit = { principal: await authenticateApiKey(ctx.database.db, m[1]), expires: now + TTL_MS };
+      hit = { principal: await authenticateApiKey(ctx.database.db, key), expires: now + TTL_MS };
       if (cache.size >= MAX_ENTRIES) cache.clear();
       cache.set(hash, hit);
     }
