@@ -217,5 +217,16 @@ for (const dialect of DIALECTS) {
       expect(statuses.filter((s) => s === '409 customer_exists')).toHaveLength(29);
       expect((await ctx.store.api('GET', `/v1/customers?externalId=race-${dialect}`)).body.data).toHaveLength(1);
     });
+
+    it('names the e-mail as the clash when creations with one e-mail but different externalIds race', async () => {
+      const { results } = await burst(ctx.server, 30, (i) =>
+        post(ctx.server, ctx.store, '/v1/customers', JSON.stringify({ externalId: `race-mail-${dialect}-${i}`, email: `race-${dialect}@example.com` })),
+      );
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      for (const r of results.filter((x) => x.status !== 201)) {
+        expect(r.status, r.text).toBe(409);
+        expect(r.body.error).toMatchObject({ code: 'customer_exists', details: { field: 'email' } });
+      }
+    });
   });
 }

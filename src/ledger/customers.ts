@@ -10,7 +10,7 @@ import {
   toCustomer,
 } from '../db/queries/customers.js';
 import { totalsAt } from '../db/queries/transactions.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation, violatedUniqueOn } from '../db/errors.js';
 import type { DB } from '../db/schema.js';
 import { pageOf } from './paging.js';
 
@@ -47,7 +47,8 @@ export async function createCustomer(trx: Kysely<DB>, storeId: number, input: Ne
     .executeTakeFirstOrThrow()
     .catch((err) => {
       // A concurrent create with the same externalId or email won the unique index.
-      throw isUniqueViolation(err) ? new CustomerExistsError(externalId !== null ? 'externalId' : 'email') : err;
+      if (!isUniqueViolation(err)) throw err;
+      throw new CustomerExistsError(violatedUniqueOn(err, 'email') ? 'email' : 'externalId');
     });
   return getCustomer(trx, storeId, row.id);
 }
