@@ -137,6 +137,9 @@ for (const dialect of DIALECTS) {
       const spec = await request(`${server.url}/openapi.json`, 'GET');
       expect(spec.status).toBe(200);
       const paths = Object.keys(spec.body.paths);
+      for (const open of ['/healthz', '/openapi.json']) expect(spec.body.paths[open]?.get.security).toEqual([]);
+      expect(spec.body.paths['/v1/customers'].get.security).toBeUndefined();
+      expect(spec.body.security).toEqual([{ apiKey: [] }]);
       for (const path of [
         '/v1/customers',
         '/v1/customers/{id}',
