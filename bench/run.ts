@@ -1,48 +1,93 @@
 /**
- * `npm run bench`: every benchmark, on SQLite and PostgreSQL, each beside its lower bound measured
- * in the same run. Prints tables; writes bench/results/<time>.json and bench/results/latest.md.
- * Env: DIALECTS (sqlite,postgres), BENCH_CUSTOMERS (bulk size, 1,000,000), BENCH_SECONDS (8).
+ * `npm run bench` (after `npm run build`: the benchmarks drive the built `tally` CLI and server).
+ * Runs each benchmark module in turn; prints every table it returns and writes them all to
+ * bench/results/<time>.json and bench/results/latest.md.
+ *
+ * Env: DIALECTS (sqlite,postgres), BENCH_ONLY (module names, e.g. single-adjustments), and each
+ * module's own settings (see its header).
+ * To add a benchmark: write a module that exports a BenchModule (bench/types.ts) and list it below.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Dialect } from '../src/db/migrations/helpers.js';
-import { benchBulk, type BulkBenchRow } from './bulk.js';
-import { benchSingle, type SingleBenchRow } from './single.js';
+import { benchBulk } from './bulk.js';
+import { singleAdjustments } from './single-adjustments.js';
+import type { BenchModule, BenchTable, Cell } from './types.js';
 
-const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
-const customers = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
+/** Bulk jobs (bench/bulk.ts), one row per dialect. */
+const bulkJobs: BenchModule = {
+  name: 'bulk-jobs',
+  async run(ctx) {
+    const customers = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
+    const rows = [];
+    for (const dialect of ctx.dialects) rows.push(await benchBulk(dialect, customers, ctx.log));
+    return [
+      {
+        title: 'Bulk +100 adjustment (GET /v1/customers/{id} measured while it runs)',
+        columns: [
+          ['dialect', 'database'],
+          ['customers', 'customers'],
+          ['tallySeconds', 'Tally request→completed s'],
+          ['rawSeconds', 'raw lower bound s'],
+          ['ratio', 'ratio'],
+          ['getP50Ms', 'GET p50 ms'],
+          ['getP99Ms', 'GET p99 ms'],
+          ['getRequests', 'GETs served'],
+          ['peakRssMb', 'server peak RSS MB'],
+          ['verified', 'one row each'],
+        ],
+        rows: rows.map((r) => ({
+          ...r,
+          tallySeconds: Number(r.tallySeconds.toFixed(2)),
+          rawSeconds: Number(r.rawSeconds.toFixed(2)),
+          ratio: `${r.ratio.toFixed(2)}×`,
+        })),
+      },
+    ];
+  },
+};
+
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs];
+
+const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-function table(headers: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+function markdown(t: BenchTable): string {
+  const cell = (v: Cell) => (v === null ? '' : typeof v === 'boolean' ? (v ? 'yes' : 'NO') : String(v));
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    `## ${t.title}`,
+    '',
+    line(t.columns.map(([, heading]) => heading)),
+    line(t.columns.map(() => '---')),
+    ...t.rows.map((r) => line(t.columns.map(([key]) => cell(r[key] ?? null)))),
+  ];
+  if (t.notes?.length) lines.push('', ...t.notes.map((n) => `- ${n}`));
+  return lines.join('\n');
 }
 
-const single: SingleBenchRow[] = [];
-const verified: Record<string, boolean> = {};
-const bulk: BulkBenchRow[] = [];
-for (const dialect of dialects) {
-  const result = await benchSingle(dialect, [10, 50, 100], log);
-  single.push(...result.rows);
-  verified[dialect] = result.verified;
-}
-for (const dialect of dialects) bulk.push(await benchBulk(dialect, customers, log));
-
+const startedAt = new Date();
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const singleTable = table(
-  ['database', 'server', 'connections', 'adjustments/s', 'p50 ms', 'p99 ms', 'non-2xx', 'vs ceiling'],
-  single.map((r) => {
-    const ceiling = single.find((c) => c.dialect === r.dialect && c.connections === r.connections && c.server !== 'tally');
-    const ratio = r.server === 'tally' && ceiling ? `${(r.perSecond / ceiling.perSecond).toFixed(2)}×` : '';
-    return [r.dialect, r.server, r.connections, r.perSecond, r.p50Ms, r.p99Ms, r.non2xx, ratio];
-  }),
-);
-const bulkTable = table(
-  ['database', 'customers', 'Tally request→completed s', 'raw lower bound s', 'ratio', 'GET p50 ms', 'GET p99 ms', 'GETs served', 'server peak RSS MB', 'one row each'],
-  bulk.map((r) => [r.dialect, r.customers, r.tallySeconds.toFixed(2), r.rawSeconds.toFixed(2), `${r.ratio.toFixed(2)}×`, r.getP50Ms, r.getP99Ms, r.getRequests, r.peakRssMb, r.verified ? 'yes' : 'NO']),
-);
-const report = `# Benchmark results\n\n${new Date().toISOString()} — ${machine}\n\n## Single adjustments over HTTP (durable commits)\n\n${singleTable}\n\nLedger invariants after the runs: ${Object.entries(verified).map(([d, ok]) => `${d} ${ok ? 'OK' : 'FAILED'}`).join(', ')}\n\n## Bulk +100 adjustment (GET /v1/customers/{id} measured while it runs)\n\n${bulkTable}\n`;
-process.stdout.write(`\n${report}`);
+const results: { module: string; seconds: number; tables: BenchTable[] }[] = [];
+for (const m of MODULES.filter((m) => !only || only.includes(m.name))) {
+  const t0 = performance.now();
+  const tables = await m.run({ dialects, log });
+  const seconds = Math.round((performance.now() - t0) / 1000);
+  log(`${m.name}: ${seconds} s`);
+  results.push({ module: m.name, seconds, tables });
+  process.stdout.write(`\n${tables.map(markdown).join('\n\n')}\n`);
+}
+
+const report = [
+  '# Benchmark results',
+  '',
+  `${startedAt.toISOString()} — ${machine} — \`npm run bench\` (${results.map((r) => `${r.module} ${r.seconds} s`).join(', ')})`,
+  '',
+  ...results.flatMap((r) => r.tables.map((t) => `${markdown(t)}\n`)),
+].join('\n');
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`, JSON.stringify({ machine, single, bulk, verified }, null, 2));
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify({ startedAt, machine, dialects, results }, null, 2)}\n`);
 writeFileSync('bench/results/latest.md', report);
+log(`wrote bench/results/${stamp}.json and bench/results/latest.md`);

@@ -1,0 +1,176 @@
+/**
+ * Helpers shared by the benchmarks: fresh databases, the built `tally` CLI, child servers.
+ * Nothing here imports the test suite's support code (the benchmarks must not move with it).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import type { Dialect } from '../src/db/migrations/helpers.js';
+
+const run = promisify(execFile);
+
+/** Where bench PostgreSQL databases are created (CREATE DATABASE bench_…, dropped afterwards). */
+export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface FreshDatabase {
+  dialect: Dialect;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** An empty database: a SQLite file in a new temp directory (a real disk, real fsync), or a new PostgreSQL database. */
+export async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'));
+    return { dialect, url: `sqlite:${join(dir, 'tally.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `bench_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { dialect, url: url.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(text);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Runs the built CLI (`node bin/tally.js …`, so `npm run build` first) against a database; returns stdout. */
+export async function tally(args: string[], databaseUrl: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['bin/tally.js', ...args], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  customers: number;
+  transactions: number;
+  violations: unknown[];
+}
+
+/** `tally verify --store ID --json`; its exit code is 1 on a violation, which still carries the report. */
+export async function tallyVerify(databaseUrl: string, storeId: number): Promise<VerifyReport> {
+  try {
+    return JSON.parse(await tally(['verify', '--store', String(storeId), '--json'], databaseUrl)) as VerifyReport;
+  } catch (err) {
+    const stdout = (err as { stdout?: string }).stdout;
+    if (stdout?.trim().startsWith('{')) return JSON.parse(stdout) as VerifyReport;
+    throw err;
+  }
+}
+
+/** A store with `customers` seeded customers, made with the CLI as an operator would. */
+export async function seededStore(databaseUrl: string, customers: number): Promise<{ storeId: number; apiKey: string }> {
+  const created = JSON.parse(await tally(['store', 'create', '--name', 'Bench', '--json'], databaseUrl)) as {
+    store: { id: number };
+    apiKey: string;
+  };
+  await tally(['seed', '--store', String(created.store.id), '--customers', String(customers)], databaseUrl);
+  return { storeId: created.store.id, apiKey: created.apiKey };
+}
+
+/** The ids of a store's customers, read straight from the database (before any server opens it). */
+export async function customerIds(databaseUrl: string, storeId: number): Promise<number[]> {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const db = new SQLite(databaseUrl.slice('sqlite:'.length), { readonly: true });
+    try {
+      return db.prepare('SELECT id FROM customers WHERE store_id = ? ORDER BY id').pluck().all(storeId) as number[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM customers WHERE store_id = $1 ORDER BY id', [storeId]);
+    return rows.map((r) => Number(r.id));
+  } finally {
+    await client.end();
+  }
+}
+
+/** A free local TCP port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Server {
+  child: ChildProcess;
+  url: string;
+  /** CPU seconds (user + system) the process has used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server process (`node …args`) on a free port (given as PORT and by the caller in args
+ * via {port}) and waits until GET /healthz answers 200.
+ */
+export async function startServer(args: string[], env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, args.map((a) => a.replace('{port}', String(port))), {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server ${args.join(' ')} exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server ${args.join(' ')} did not start`);
+    }
+    await sleep(50);
+  }
+  return {
+    child,
+    url,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** utime + stime of a process, from /proc (Linux), in seconds; NaN elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
