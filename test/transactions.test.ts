@@ -347,6 +347,7 @@ for (const dialect of DIALECTS) {
       const c = await aCustomer(ctx.store, { balance: 30 });
       await pause(5);
       const since = new Date().toISOString();
+      await pause(5);
       await ctx.store.api('POST', `/v1/customers/${c.id}/reset`, { reason: 'Export filter' });
       const csv = async (q: string) => (parse((await ctx.store.api('GET', `/v1/transactions/export.csv?customerId=${c.id}&${q}`)).text, { columns: true }) as Record<string, string>[]).map((r) => r.type);
       expect(await csv('')).toEqual(['reset', 'adjustment']);
