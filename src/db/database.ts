@@ -72,13 +72,30 @@ function namePreparedStatements(client: pg.PoolClient): void {
 export function openSqlite(file: string): SQLite.Database {
   if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
+  enableWal(sqlite);
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
   return sqlite;
+}
+
+/**
+ * Processes that open a new database at once all switch it to WAL; SQLite can refuse a loser of
+ * that race with SQLITE_BUSY at once, without waiting on the busy timeout. By the retry the file
+ * is in WAL mode and the pragma changes nothing.
+ */
+function enableWal(sqlite: SQLite.Database): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 50) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
 }
 
 const STATEMENT_CACHE_SIZE = 500;
