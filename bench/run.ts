@@ -8,7 +8,7 @@
  * To add a benchmark: write a module that exports a BenchModule (bench/types.ts) and list it below.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { Dialect } from '../src/db/migrations/helpers.js';
 import { benchBulk } from './bulk.js';
 import { singleAdjustments } from './single-adjustments.js';
@@ -68,7 +68,7 @@ function markdown(t: BenchTable): string {
 }
 
 const startedAt = new Date();
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at the start`;
 const results: { module: string; seconds: number; tables: BenchTable[] }[] = [];
 for (const m of MODULES.filter((m) => !only || only.includes(m.name))) {
   const t0 = performance.now();

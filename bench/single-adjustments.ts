@@ -6,19 +6,38 @@
  * transaction per request) on its own identically seeded database, under the same load.
  *
  * Env: BENCH_CONNECTIONS (10,50,100), BENCH_SECONDS (every run's length; default 10 s at 50
- * connections and 6 s at the others), BENCH_CUSTOMERS_SINGLE (10000).
+ * connections and 6 s at the others), BENCH_CUSTOMERS_SINGLE (10000), BENCH_QUIET_WAIT_MS (10000).
  */
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import type { Dialect } from '../src/db/migrations/helpers.js';
-import { customerIds, type FreshDatabase, freshDatabase, seededStore, sleep, startServer, tallyVerify, type Server } from './support.js';
+import {
+  customerIds,
+  type FreshDatabase,
+  freshDatabase,
+  machineCpu,
+  postgresCpuSeconds,
+  seededStore,
+  startServer,
+  tallyVerify,
+  type Server,
+  waitForQuiet,
+} from './support.js';
 import type { BenchContext, BenchModule, BenchTable } from './types.js';
 
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS_SINGLE ?? 10_000);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '10,50,100').split(',').map(Number);
 const secondsFor = (connections: number) => Number(process.env.BENCH_SECONDS ?? (connections === 50 ? 10 : 6));
 const WARMUP_SECONDS = 3;
-/** Between runs: lets the WAL checkpoint of the previous run finish. */
-const PAUSE_MS = 1000;
+/**
+ * Before each run, wait at most this long for the machine to be quiet (the previous run's
+ * checkpoint, autovacuum, someone's test run), and at most QUIET_BUDGET_MS over the whole module.
+ */
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? 10_000);
+const QUIET_BUDGET_MS = 60_000;
+let quietWaited = 0;
+/** A row is flagged when CPU used by processes other than the server, autocannon and PostgreSQL exceeds this (% of a core). */
+const DISTURBED_PERCENT = 30;
 
 /** The targets of the issue, for SQLite with durable commits on this 2-core machine. */
 const TARGET_PER_SECOND = 5_000;
@@ -43,6 +62,12 @@ export interface SingleRow {
   /** CPU used by the server process / by the load generator (this process), in % of one core. */
   serverCpu: number;
   loadCpu: number;
+  /** CPU busy on the whole machine (all cores, % of one core): well above server + autocannon (+ PostgreSQL) means something else was running. */
+  machineCpu: number;
+  /** CPU of the PostgreSQL server processes (PostgreSQL rows only). */
+  dbCpu: number | null;
+  /** machineCpu minus server, autocannon and database: other processes on the machine. */
+  otherCpu: number;
 }
 
 interface LoadResult {
@@ -52,10 +77,16 @@ interface LoadResult {
   row: Omit<SingleRow, 'dialect' | 'server'>;
 }
 
-async function load(server: Server, apiKey: string, ids: number[], connections: number, seconds: number): Promise<LoadResult> {
+async function load(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+  const { server, apiKey, ids } = target;
+  if (!server) throw new Error('server not started');
+  const dialect = target.db.dialect;
+  const dbName = new URL(target.db.url).pathname.slice(1);
+  const db0 = dialect === 'postgres' ? postgresCpuSeconds(dbName) : 0;
   const body = JSON.stringify({ points: 1, reason: 'Benchmark adjustment' });
   const cpu0 = server.cpuSeconds();
   const own0 = process.cpuUsage();
+  const machine0 = machineCpu();
   const r = await autocannon({
     url: server.url,
     connections,
@@ -72,6 +103,11 @@ async function load(server: Server, apiKey: string, ids: number[], connections: 
   });
   const wall = (r.finish.getTime() - r.start.getTime()) / 1000;
   const own = process.cpuUsage(own0);
+  const machine1 = machineCpu();
+  const machineBusy = machine0 && machine1 ? ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * cpus().length * 100 : Number.NaN;
+  const serverCpu = ((server.cpuSeconds() - cpu0) / wall) * 100;
+  const loadCpu = ((own.user + own.system) / 1e6 / wall) * 100;
+  const dbCpu = dialect === 'postgres' ? ((postgresCpuSeconds(dbName) - db0) / wall) * 100 : 0;
   const ok = r['2xx'];
   const sent = (r.requests as { sent?: number }).sent ?? r.requests.total;
   return {
@@ -85,8 +121,11 @@ async function load(server: Server, apiKey: string, ids: number[], connections: 
       p99Ms: r.latency.p99,
       non2xx: r.non2xx,
       errors: r.errors + r.timeouts,
-      serverCpu: Math.round(((server.cpuSeconds() - cpu0) / wall) * 100),
-      loadCpu: Math.round(((own.user + own.system) / 1e6 / wall) * 100),
+      serverCpu: Math.round(serverCpu),
+      loadCpu: Math.round(loadCpu),
+      machineCpu: Math.round(machineBusy),
+      dbCpu: dialect === 'postgres' ? Math.round(dbCpu) : null,
+      otherCpu: Math.max(0, Math.round(machineBusy - serverCpu - loadCpu - dbCpu)),
     },
   };
 }
@@ -98,7 +137,6 @@ interface Target {
   apiKey: string;
   ids: number[];
   server?: Server;
-  rows: SingleRow[];
   /** Every 2xx, warm-up included: each must be one ledger row. */
   okTotal: number;
   /** Requests left unanswered at the end of each run: rows the server may have written beyond okTotal. */
@@ -113,7 +151,7 @@ interface DialectRun {
 
 async function prepare(dialect: Dialect, kind: ServerKind, log: (s: string) => void, targets: Target[]): Promise<Target> {
   const db = await freshDatabase(dialect);
-  const target: Target = { kind, db, storeId: 0, apiKey: '', ids: [], rows: [], okTotal: 0, inFlight: 0 };
+  const target: Target = { kind, db, storeId: 0, apiKey: '', ids: [], okTotal: 0, inFlight: 0 };
   targets.push(target);
   log(`${dialect}: ${SERVER_LABEL[kind]}: a store and ${CUSTOMERS} customers (tally store create, tally seed)`);
   Object.assign(target, await seededStore(db.url, CUSTOMERS));
@@ -128,8 +166,11 @@ function start(target: Target): Promise<Server> {
     : startServer(['--import', 'tsx', 'bench/minimal-server.ts'], { DATABASE_URL: db.url, STORE_ID: String(storeId) });
 }
 
-async function measure(target: Target, connections: number, seconds: number): Promise<LoadResult> {
-  const result = await load(target.server!, target.apiKey, target.ids, connections, seconds);
+async function measure(target: Target, connections: number, seconds: number, log: (s: string) => void): Promise<LoadResult> {
+  const t0 = Date.now();
+  await waitForQuiet(Math.max(0, Math.min(QUIET_WAIT_MS, QUIET_BUDGET_MS - quietWaited)), 25, log);
+  quietWaited += Date.now() - t0;
+  const result = await load(target, connections, seconds);
   target.okTotal += result.ok;
   target.inFlight += result.inFlight;
   return result;
@@ -149,17 +190,16 @@ async function benchDialect(dialect: Dialect, log: (s: string) => void): Promise
     for (const t of targets) t.server = await start(t);
     for (const t of targets) {
       log(`${dialect}: ${SERVER_LABEL[t.kind]}: warm-up ${WARMUP_SECONDS} s`);
-      await measure(t, 50, WARMUP_SECONDS);
+      await measure(t, 50, WARMUP_SECONDS, log);
     }
     const rows: SingleRow[] = [];
     for (const connections of CONNECTIONS) {
       for (const t of targets) {
-        await sleep(PAUSE_MS);
         const seconds = secondsFor(connections);
         log(`${dialect}: ${SERVER_LABEL[t.kind]}: ${connections} connections, ${seconds} s`);
-        const { row } = await measure(t, connections, seconds);
+        const { row } = await measure(t, connections, seconds, log);
         rows.push({ dialect, server: t.kind, ...row });
-        log(`  ${row.perSecond}/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}`);
+        log(`  ${row.perSecond}/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}, CPU % server ${row.serverCpu} / autocannon ${row.loadCpu} / other ${row.otherCpu}`);
       }
     }
     for (const t of targets) await t.server?.stop();
@@ -184,9 +224,9 @@ async function benchDialect(dialect: Dialect, log: (s: string) => void): Promise
   }
 }
 
-/** The best durable configuration: the highest rate whose p99 meets the target and that had no failures. */
+/** The best durable configuration: the highest rate whose p99 meets the target, without failures or a disturbed machine. */
 function best(rows: SingleRow[]): SingleRow | undefined {
-  const clean = rows.filter((r) => r.non2xx === 0 && r.errors === 0);
+  const clean = rows.filter((r) => r.non2xx === 0 && r.errors === 0 && r.otherCpu <= DISTURBED_PERCENT);
   const within = clean.filter((r) => r.p99Ms < TARGET_P99_MS);
   return [...(within.length ? within : clean.length ? clean : rows)].sort((a, b) => b.perSecond - a.perSecond)[0];
 }
@@ -204,9 +244,10 @@ async function run(ctx: BenchContext): Promise<BenchTable[]> {
     const c = result.rows.filter((r) => r.server === 'ceiling').sort((a, b) => b.perSecond - a.perSecond)[0];
     if (t && c) {
       const ratio = t.perSecond / c.perSecond;
+      const warn = [t, c].some((r) => r.otherCpu > DISTURBED_PERCENT) ? ' (from disturbed runs: the machine was busy with other work)' : '';
       notes.push(
         `**${dialect}** best durable config: Tally at ${t.connections} connections, **${fmt(t.perSecond)} adjustments/s, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms**; ` +
-          `ceiling's best: ${fmt(c.perSecond)}/s at ${c.connections} connections (p99 ${c.p99Ms} ms); Tally/ceiling **${ratio.toFixed(2)}×**.`,
+          `ceiling's best: ${fmt(c.perSecond)}/s at ${c.connections} connections (p99 ${c.p99Ms} ms); Tally/ceiling **${ratio.toFixed(2)}×**${warn}.`,
       );
       if (dialect === 'sqlite') {
         notes.push(
@@ -225,6 +266,7 @@ async function run(ctx: BenchContext): Promise<BenchTable[]> {
     );
   }
 
+  const disturbed = rows.filter((r) => r.otherCpu > DISTURBED_PERCENT).map((r) => `${r.dialect} ${SERVER_LABEL[r.server]} ${r.connections} (${r.otherCpu}%)`);
   const ceilingAt = (r: SingleRow) => rows.find((c) => c.server === 'ceiling' && c.dialect === r.dialect && c.connections === r.connections);
   return [
     {
@@ -241,6 +283,8 @@ async function run(ctx: BenchContext): Promise<BenchTable[]> {
         ['vsCeiling', 'vs ceiling'],
         ['serverCpu', 'server CPU %'],
         ['loadCpu', 'autocannon CPU %'],
+        ['dbCpu', 'PostgreSQL CPU %'],
+        ['otherCpu', 'other CPU %'],
         ['seconds', 's'],
       ],
       rows: rows.map((r) => {
@@ -249,7 +293,11 @@ async function run(ctx: BenchContext): Promise<BenchTable[]> {
       }),
       notes: [
         `${fmt(CUSTOMERS)} customers, +1 point each to a random one; SQLite: WAL, synchronous=FULL; PostgreSQL: synchronous_commit=on. ` +
-          `"vs ceiling" compares with the minimal route at the same connections. CPU % is of one core (the machine has all of them shared by server and load generator).`,
+          `"vs ceiling" compares with the minimal route at the same connections. CPU % is of one core; the machine's ${cpus().length} cores are shared by the server, autocannon and PostgreSQL; ` +
+          `"other" is everything else on the machine during the run (each run waits for a quiet machine first).`,
+        ...(disturbed.length
+          ? [`**Disturbed runs** (other processes used more than ${DISTURBED_PERCENT}% of a core; treat their figures with suspicion): ${disturbed.join(', ')}.`]
+          : []),
         ...notes,
       ],
     },

@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import SQLite from 'better-sqlite3';
@@ -161,6 +161,52 @@ export async function startServer(args: string[], env: Record<string, string>): 
   };
 }
 
+/**
+ * CPU seconds used so far by the PostgreSQL server for one database: its backends (their process
+ * title names the database) plus the shared background processes (WAL writer, checkpointer…).
+ * Backends of other databases (someone's test run) are left out. NaN off Linux.
+ */
+export function postgresCpuSeconds(database: string): number {
+  try {
+    let sum = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        const background = /: (checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher)/.test(title);
+        if (background || title.includes(` ${database} `)) sum += processCpuSeconds(Number(pid));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return sum;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Waits (up to maxMs) until the machine is quiet: under `busyPercent` of one core busy over a
+ * one-second window. Other work on the machine (a test run) skews every figure. Returns the last
+ * busy figure seen.
+ */
+export async function waitForQuiet(maxMs: number, busyPercent = 25, log?: (s: string) => void): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let told = false;
+  for (;;) {
+    const a = machineCpu();
+    await sleep(1000);
+    const b = machineCpu();
+    if (!a || !b) return Number.NaN;
+    const busy = ((b.busy - a.busy) / (b.total - a.total)) * cpus().length * 100;
+    if (busy < busyPercent || Date.now() > deadline) return busy;
+    if (!told) log?.(`  machine busy (${Math.round(busy)}% of a core, not ours): waiting up to ${Math.round(maxMs / 1000)} s for it to quieten`);
+    told = true;
+  }
+}
+
 /** utime + stime of a process, from /proc (Linux), in seconds; NaN elsewhere. */
 function processCpuSeconds(pid: number): number {
   try {
@@ -170,6 +216,18 @@ function processCpuSeconds(pid: number): number {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return Number.NaN;
+  }
+}
+
+/** Busy and total CPU time of the whole machine so far (Linux /proc/stat, in clock ticks); undefined elsewhere. */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = fields[3] + (fields[4] ?? 0); // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
   }
 }
 
