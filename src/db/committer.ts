@@ -2,9 +2,16 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './database.js';
 import type { DB } from './schema.js';
 
-/** A database handle that is inside a transaction. Services take one; they never open their own. */
-export type Executor = Kysely<DB>;
-export type Work<T> = (trx: Executor) => Promise<T>;
+declare const inTransaction: unique symbol;
+
+/**
+ * A database handle inside a transaction. Only a Committer produces one, so a service that reads
+ * under a lock (FOR UPDATE, or SQLite's write lock) and writes what it read cannot be handed a
+ * pool handle by mistake: on PostgreSQL that would silently drop the lock between statements.
+ * It is still a Kysely handle, so it can be passed wherever a plain read handle is taken.
+ */
+export type Trx = Kysely<DB> & { readonly [inTransaction]: true };
+export type Work<T> = (trx: Trx) => Promise<T>;
 
 /**
  * Runs units of work in transactions. Each unit is atomic: it is applied whole or not at all.
@@ -78,7 +85,7 @@ async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
     for (const item of batch) {
       await conn.executeQuery(SAVEPOINT);
       try {
-        const value = await item.work(conn);
+        const value = await item.work(conn as Trx);
         await conn.executeQuery(RELEASE);
         done.push([item, value]);
       } catch (err) {
@@ -103,7 +110,7 @@ async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
 class PostgresCommitter implements Committer {
   constructor(private readonly db: Kysely<DB>) {}
   run<T>(work: Work<T>): Promise<T> {
-    return this.db.transaction().execute(work);
+    return this.db.transaction().execute((trx) => work(trx as unknown as Trx));
   }
 }
 

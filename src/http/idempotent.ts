@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Executor } from '../db/committer.js';
+import type { Trx } from '../db/committer.js';
 import { checkIdempotencyKey, requestHash, withIdempotency } from '../ledger/idempotency.js';
 import { principal } from './auth.js';
 import type { AppContext } from './context.js';
@@ -13,7 +13,7 @@ export async function sendWrite<T>(
   req: FastifyRequest,
   reply: FastifyReply,
   status: number,
-  work: (trx: Executor) => Promise<T>,
+  work: (trx: Trx) => Promise<T>,
   present: (result: T) => unknown = (r) => r,
 ): Promise<FastifyReply> {
   const header = req.headers['idempotency-key'];

@@ -1,3 +1,4 @@
+import type { Trx } from '../db/committer.js';
 import { type Kysely, sql } from 'kysely';
 import type { BulkPlan } from '../domain/jobs.js';
 import { nextChunk } from '../db/queries/selection.js';
@@ -22,7 +23,7 @@ export interface ChunkResult {
  *
  * Needs: the chunk's transaction, in which the job row is locked (see lockJob).
  */
-export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
+export async function runBulkChunk(trx: Trx, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
   if (plan.type === 'adjust' && plan.points > 0 && dialectOf(trx) === 'postgres') return creditChunkPostgres(trx, job, plan, size);
   const chunk = await nextChunk(trx, job.id, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size);
   const result: ChunkResult = { cursor: chunk.end, processed: 0, succeeded: 0, skipped: 0, points: 0, last: chunk.last };
@@ -74,7 +75,7 @@ export async function runBulkChunk(trx: Kysely<DB>, job: JobRow, plan: BulkPlan,
  * it goes, feeding the ledger INSERT with the balances it produced. This skips the separate
  * locking pass the general path needs to read balances before writing them.
  */
-async function creditChunkPostgres(trx: Kysely<DB>, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
+async function creditChunkPostgres(trx: Trx, job: JobRow, plan: BulkPlan, size: number): Promise<ChunkResult> {
   const chunk = await nextChunk(trx, job.id, job.store_id, plan.selection, job.snapshot_max_id, job.cursor, size, {
     lock: false,
   });

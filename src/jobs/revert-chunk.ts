@@ -1,8 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import type { Trx } from '../db/committer.js';
+import { sql } from 'kysely';
 import type { RevertPlan } from '../domain/jobs.js';
 import { dialectOf } from '../db/dialect-of.js';
 import { inIds } from '../db/queries/selection.js';
-import type { DB, JobRow } from '../db/schema.js';
+import type { JobRow } from '../db/schema.js';
 import { applyJobRows, type ChunkResult, sumJobPoints } from './bulk-chunk.js';
 
 /**
@@ -13,7 +14,7 @@ import { applyJobRows, type ChunkResult, sumJobPoints } from './bulk-chunk.js';
  *
  * Needs: the chunk's transaction, in which the job row is locked.
  */
-export async function runRevertChunk(trx: Kysely<DB>, job: JobRow, plan: RevertPlan, size: number): Promise<ChunkResult> {
+export async function runRevertChunk(trx: Trx, job: JobRow, plan: RevertPlan, size: number): Promise<ChunkResult> {
   const originals = await trx
     .selectFrom('transactions')
     .select(['id', 'customer_id'])

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { dialectOf } from '../db/dialect-of.js';
-import type { Committer } from '../db/committer.js';
+import type { Committer, Trx } from '../db/committer.js';
 import { appendOutbox, lockJob, runnableJobIds, toJob, updateJob } from '../db/queries/jobs.js';
 import type { DB, JobRow } from '../db/schema.js';
 import type { BulkPlan, RevertPlan } from '../domain/jobs.js';
@@ -30,7 +30,7 @@ const RETRY_DELAY_MS = 250;
  * PostgreSQL plans a chunk's keyset scan from table statistics; right after a large import or
  * seed there are none yet, and a chunk becomes a full scan and sort. A job starts with fresh ones.
  */
-async function refreshPlannerStatistics(trx: Kysely<DB>): Promise<void> {
+async function refreshPlannerStatistics(trx: Trx): Promise<void> {
   if (dialectOf(trx) === 'postgres') await sql`ANALYZE customers`.execute(trx);
 }
 
@@ -136,7 +136,7 @@ export class JobRunner {
     if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
   }
 
-  async #chunk(trx: Kysely<DB>, id: number, count: (n: number) => void): Promise<ChunkOutcome> {
+  async #chunk(trx: Trx, id: number, count: (n: number) => void): Promise<ChunkOutcome> {
     const job = await lockJob(trx, id);
     if (!job) return 'busy';
     if (job.status !== 'queued' && job.status !== 'running') return 'finished';
@@ -192,7 +192,7 @@ export class JobRunner {
   }
 
   /** Ends a job; job.completed / job.failed go to the outbox in this same transaction. */
-  async #finish(trx: Kysely<DB>, job: JobRow, status: 'completed' | 'cancelled' | 'failed', now: number): Promise<void> {
+  async #finish(trx: Trx, job: JobRow, status: 'completed' | 'cancelled' | 'failed', now: number): Promise<void> {
     const final: JobRow = { ...job, status, finished_at: now, started_at: job.started_at ?? now };
     await updateJob(trx, job.id, {
       status,
@@ -213,7 +213,7 @@ export class JobRunner {
     this.log(`job ${status}`, { jobId: job.id, processed: final.processed });
   }
 
-  async #recordFailure(trx: Kysely<DB>, id: number, err: unknown): Promise<void> {
+  async #recordFailure(trx: Trx, id: number, err: unknown): Promise<void> {
     const job = await lockJob(trx, id);
     if (!job) return;
     const attempts = job.attempts + 1;

@@ -1,10 +1,9 @@
-import type { Kysely } from 'kysely';
+import type { Trx } from '../db/committer.js';
 import { planChange, planReset } from '../domain/balance.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { Actor, AdjustPoints, LedgerWrite, ResetPoints } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, validPoints, validReason } from '../domain/validation.js';
 import { lockCustomer } from '../db/queries/customers.js';
-import type { DB } from '../db/schema.js';
 import { writeLedgerRow } from './write-path.js';
 
 export interface WriteOptions {
@@ -21,7 +20,7 @@ export interface WriteOptions {
  * BalanceChangedError (expectedBalance given and stale; nothing written).
  */
 export async function adjustPoints(
-  trx: Kysely<DB>,
+  trx: Trx,
   storeId: number,
   cmd: AdjustPoints,
   actor: Actor,
@@ -53,7 +52,7 @@ export async function adjustPoints(
  * Needs: a transaction. It can throw: ValidationError, NotFoundError.
  */
 export async function resetPoints(
-  trx: Kysely<DB>,
+  trx: Trx,
   storeId: number,
   cmd: ResetPoints,
   actor: Actor,

@@ -1,3 +1,4 @@
+import type { Trx } from '../db/committer.js';
 import { type Kysely, sql } from 'kysely';
 import { type BulkAdjustment, type BulkPlan, type BulkPreview, type Job, planBulk } from '../domain/jobs.js';
 import type { Actor } from '../domain/types.js';
@@ -83,7 +84,7 @@ async function tierMoves(db: Kysely<DB>, storeId: number, plan: BulkPlan, bounda
  *
  * Needs: a transaction. It can throw: ValidationError, ConfirmationRequiredError.
  */
-export async function createBulkJob(trx: Kysely<DB>, storeId: number, cmd: BulkAdjustment, actor: Actor): Promise<Job> {
+export async function createBulkJob(trx: Trx, storeId: number, cmd: BulkAdjustment, actor: Actor): Promise<Job> {
   const plan = planBulk(cmd);
   const { first, boundary } = await idSpan(trx, storeId);
   const now = Date.now();

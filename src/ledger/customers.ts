@@ -1,3 +1,4 @@
+import type { Trx } from '../db/committer.js';
 import { type Kysely, sql } from 'kysely';
 import { CustomerExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { BalanceAt, Customer, CustomerFilter, NewCustomer, Page, PageRequest } from '../domain/types.js';
@@ -20,7 +21,7 @@ import { pageOf } from './paging.js';
  * Needs: a transaction (the uniqueness checks and the insert must see the same state).
  * It can throw: ValidationError (neither externalId nor email), CustomerExistsError.
  */
-export async function createCustomer(trx: Kysely<DB>, storeId: number, input: NewCustomer): Promise<Customer> {
+export async function createCustomer(trx: Trx, storeId: number, input: NewCustomer): Promise<Customer> {
   const externalId = optionalText(input.externalId, 'externalId', EXTERNAL_ID_MAX);
   const email = validEmail(input.email);
   const firstName = optionalText(input.firstName, 'firstName', NAME_MAX);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DomainError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors.js';
-import type { Committer, Executor } from '../db/committer.js';
+import type { Committer, Trx } from '../db/committer.js';
 import { isUniqueViolation } from '../db/errors.js';
 
 export interface StoredResponse {
@@ -46,7 +46,7 @@ function canonicalJson(value: unknown): string {
 export async function withIdempotency<T>(
   committer: Committer,
   req: { storeId: number; key: string; hash: string; status: number },
-  work: (trx: Executor) => Promise<T>,
+  work: (trx: Trx) => Promise<T>,
   present: (result: T) => unknown,
 ): Promise<StoredResponse> {
   const slot = `${req.storeId}:${req.key}`;
@@ -69,9 +69,9 @@ export async function withIdempotency<T>(
 }
 
 async function runOnce<T>(
-  trx: Executor,
+  trx: Trx,
   req: { storeId: number; key: string; hash: string; status: number },
-  work: (trx: Executor) => Promise<T>,
+  work: (trx: Trx) => Promise<T>,
   present: (result: T) => unknown,
 ): Promise<StoredResponse> {
   const stored = await findStored(trx, req);
@@ -92,7 +92,7 @@ async function runOnce<T>(
 }
 
 async function findStored(
-  trx: Executor,
+  trx: Trx,
   req: { storeId: number; key: string; hash: string },
 ): Promise<StoredResponse | undefined> {
   const row = await trx

@@ -1,3 +1,4 @@
+import type { Trx } from '../db/committer.js';
 import { type Kysely, sql } from 'kysely';
 import { JobStateError, NotFoundError } from '../domain/errors.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type RevertPlan } from '../domain/jobs.js';
@@ -32,7 +33,7 @@ export async function listJobs(db: Kysely<DB>, storeId: number, page: PageReques
  *
  * Needs: a transaction. It can throw: NotFoundError, JobStateError(job_not_cancellable).
  */
-export async function cancelJob(trx: Kysely<DB>, storeId: number, id: number): Promise<Job> {
+export async function cancelJob(trx: Trx, storeId: number, id: number): Promise<Job> {
   const job = await jobRow(trx, storeId, id);
   if (FINAL_STATUSES.has(job.status as JobStatus)) {
     throw new JobStateError('job_not_cancellable', `Job ${id} is already ${job.status}`);
@@ -69,7 +70,7 @@ export async function cancelJob(trx: Kysely<DB>, storeId: number, id: number): P
  * JobStateError(job_not_revertible | already_reverted).
  */
 export async function createRevertJob(
-  trx: Kysely<DB>,
+  trx: Trx,
   storeId: number,
   id: number,
   input: { reason: string; customerMessage?: string | null },

@@ -1,11 +1,10 @@
-import type { Kysely } from 'kysely';
+import type { Trx } from '../db/committer.js';
 import { planReversal } from '../domain/balance.js';
 import { AlreadyReversedError, NotFoundError, NotReversibleError } from '../domain/errors.js';
 import type { Actor, LedgerWrite, ReverseTransaction } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, validReason } from '../domain/validation.js';
 import { lockCustomer } from '../db/queries/customers.js';
 import { findReversalOf, findTransaction } from '../db/queries/transactions.js';
-import type { DB } from '../db/schema.js';
 import type { WriteOptions } from './adjust.js';
 import { writeLedgerRow } from './write-path.js';
 
@@ -18,7 +17,7 @@ import { writeLedgerRow } from './write-path.js';
  * InsufficientPointsError (the points were spent since; nothing written).
  */
 export async function reverseTransaction(
-  trx: Kysely<DB>,
+  trx: Trx,
   storeId: number,
   cmd: ReverseTransaction,
   actor: Actor,

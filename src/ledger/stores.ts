@@ -1,3 +1,4 @@
+import type { Trx } from '../db/committer.js';
 import { createHash, randomBytes, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
@@ -43,7 +44,7 @@ export async function hashPassword(password: string): Promise<string> {
  *
  * Needs: a transaction. It can throw: ValidationError.
  */
-export async function createStore(trx: Kysely<DB>, input: NewStore): Promise<CreatedStore> {
+export async function createStore(trx: Trx, input: NewStore): Promise<CreatedStore> {
   const name = optionalText(input.name, 'name', NAME_MAX);
   if (name === null) throw new ValidationError('A store needs a name', 'name');
   const ownerEmail = validEmail(input.ownerEmail, 'ownerEmail');
@@ -78,7 +79,7 @@ export async function createStore(trx: Kysely<DB>, input: NewStore): Promise<Cre
 }
 
 /** Issues a new API key for a store. The key itself is returned once and never stored. */
-export async function createApiKey(trx: Kysely<DB>, storeId: number, name: string): Promise<{ id: number; key: string }> {
+export async function createApiKey(trx: Trx, storeId: number, name: string): Promise<{ id: number; key: string }> {
   const key = `tally_${randomBytes(32).toString('base64url')}`;
   const row = await trx
     .insertInto('api_keys')

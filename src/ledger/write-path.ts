@@ -1,10 +1,9 @@
-import type { Kysely } from 'kysely';
+import type { Trx } from '../db/committer.js';
 import type { Effect } from '../domain/balance.js';
 import type { Actor, LedgerWrite, TransactionType } from '../domain/types.js';
 import { type CustomerRecord, toCustomer } from '../db/queries/customers.js';
 import { applyAndAppend } from '../db/queries/ledger-write.js';
 import { toTransaction } from '../db/queries/transactions.js';
-import type { DB } from '../db/schema.js';
 
 export interface RowFields {
   type: TransactionType;
@@ -33,7 +32,7 @@ const CUSTOMER_ACTIVITY: ReadonlySet<TransactionType> = new Set(['redemption']);
  * It can throw: Error('concurrent balance change') if the guard fails, which the lock rules out.
  */
 export async function writeLedgerRow(
-  trx: Kysely<DB>,
+  trx: Trx,
   storeId: number,
   customer: CustomerRecord,
   effect: Effect,

@@ -1,3 +1,4 @@
+import type { Trx } from '../committer.js';
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Customer, CustomerFilter } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
@@ -62,7 +63,7 @@ export async function findCustomer(db: Kysely<DB>, storeId: number, id: number):
  * locked (FOR UPDATE) until the transaction ends; on SQLite the transaction already holds the
  * database's single write lock (BEGIN IMMEDIATE), so the read cannot go stale either.
  */
-export async function lockCustomer(trx: Kysely<DB>, storeId: number, id: number): Promise<CustomerRecord | undefined> {
+export async function lockCustomer(trx: Trx, storeId: number, id: number): Promise<CustomerRecord | undefined> {
   return (await lockCustomerQuery(trx, storeId, id))[0];
 }
 
@@ -76,7 +77,7 @@ const lockCustomerQuery = prepared((db, storeId: number, id: number) => {
  * invariant in SQL, so even a wrong plan cannot drive a balance negative.
  */
 export async function applyToCustomer(
-  trx: Kysely<DB>,
+  trx: Trx,
   storeId: number,
   id: number,
   change: { points: number; tierPoints: number; activityAt: number | null },

@@ -1,3 +1,4 @@
+import type { Trx } from '../committer.js';
 import type { Insertable, Kysely, Updateable } from 'kysely';
 import type { Job, JobKind, JobStatus } from '../../domain/jobs.js';
 import { dialectOf } from '../dialect-of.js';
@@ -46,7 +47,7 @@ export async function findJob(db: Kysely<DB>, storeId: number, id: number): Prom
  * connection, so two workers can share a job and never run the same chunk. On SQLite the
  * chunk's BEGIN IMMEDIATE already makes the worker the only writer.
  */
-export async function lockJob(trx: Kysely<DB>, id: number): Promise<JobRow | undefined> {
+export async function lockJob(trx: Trx, id: number): Promise<JobRow | undefined> {
   const q = trx.selectFrom('jobs').selectAll().where('id', '=', id);
   return (dialectOf(trx) === 'postgres' ? q.forUpdate().skipLocked() : q).executeTakeFirst();
 }

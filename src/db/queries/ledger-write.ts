@@ -1,7 +1,8 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Trx } from '../committer.js';
+import { CompiledQuery } from 'kysely';
 import { dialectOf } from '../dialect-of.js';
 import { PREPARED_SQL } from '../prepared.js';
-import type { DB, TransactionRow } from '../schema.js';
+import type { TransactionRow } from '../schema.js';
 import { applyToCustomer } from './customers.js';
 import { insertTransaction, LEDGER_COLUMNS } from './transactions.js';
 
@@ -50,7 +51,7 @@ PREPARED_SQL.add(APPLY_AND_APPEND_PG);
  * Needs: a transaction in which the customer was read with lockCustomer.
  */
 export async function applyAndAppend(
-  trx: Kysely<DB>,
+  trx: Trx,
   change: TotalsChange,
   row: Omit<TransactionRow, 'id'>,
 ): Promise<TransactionRow | undefined> {
