@@ -5,22 +5,26 @@ import { openDatabase } from '../src/db/database.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
-import { startServer, type TestServer, type TestStore } from './support/server.js';
+import { startServer, type TestServer, type TestStore, waitForJob } from './support/server.js';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: bulk adjustments and jobs`, () => {
     let server: TestServer;
     let store: TestStore;
-    let runner: JobRunner;
+    /** Jobs run as in production (SQLite: the worker thread); one customer a chunk, ten a second. */
+    let slow: TestServer;
     beforeAll(async () => {
-      server = await startServer(dialect);
+      // Jobs run as in production (SQLite: the worker thread), in small chunks so that every job
+      // below spans several chunk transactions.
+      server = await startServer(dialect, { workers: { chunkSize: 3, idleMs: 50 } });
       store = await server.newStore();
-      // Small chunks, so that every job below spans several chunk transactions.
-      runner = new JobRunner(server.database.db, server.committer, { chunkSize: 3 });
+      slow = await startServer(dialect, { workers: { chunkSize: 1, ratePerStore: 10, idleMs: 50 } });
     });
     afterAll(async () => {
       await assertLedgerInvariants(server.database);
+      await assertLedgerInvariants(slow.database);
       await server.close();
+      await slow.close();
     });
 
     async function bulk(body: Record<string, unknown>, headers: Record<string, string> = {}) {
@@ -28,10 +32,7 @@ for (const dialect of DIALECTS) {
       expect(res.status, res.text).toBe(202);
       return res.body.job;
     }
-    async function run(jobId: number) {
-      await runner.runJob(jobId);
-      return (await store.api('GET', `/v1/jobs/${jobId}`)).body;
-    }
+    const run = (jobId: number, as = store) => waitForJob(as, jobId);
     async function jobRows(jobId: number) {
       return server.database.db.selectFrom('transactions').selectAll().where('job_id', '=', jobId).orderBy('customer_id').execute();
     }
@@ -66,9 +67,9 @@ for (const dialect of DIALECTS) {
         reason: 'Spring campaign bonus',
         customerMessage: 'Happy spring!',
       });
-      expect(job).toMatchObject({ kind: 'bulk_adjustment', status: 'queued', total: 7, failed: 1 });
+      expect(job).toMatchObject({ kind: 'bulk_adjustment', params: { selection: { customerIds: 8 } } });
       const done = await run(job.id);
-      expect(done).toMatchObject({ status: 'completed', processed: 7, succeeded: 7, skipped: 0, failed: 1, totalPoints: 105 });
+      expect(done).toMatchObject({ status: 'completed', total: 7, processed: 7, succeeded: 7, skipped: 0, failed: 1, totalPoints: 105 });
       expect(done.startedAt).not.toBeNull();
       expect(done.finishedAt).not.toBeNull();
       const rows = await jobRows(job.id);
@@ -106,16 +107,15 @@ for (const dialect of DIALECTS) {
         reason: 'Seasonal campaign',
       });
       expect(res.status).toBe(202);
-      expect(res.body.job.total).toBe(3);
       const late = await make(500);
-      await runner.runJob(res.body.job.id);
+      expect(await run(res.body.job.id, other)).toMatchObject({ status: 'completed', total: 3 });
       const rows = await jobRows(res.body.job.id);
       expect(rows.map((r) => r.customer_id)).toEqual(inRange.map((c) => c.id));
       expect((await other.api('GET', `/v1/customers/${late.id}`)).body.balance).toBe(500);
     });
 
     it("fixes a filter's customers when the job starts, whatever their balances do afterwards", async () => {
-      const other = await server.newStore('Fixed filter store');
+      const other = await slow.newStore('Fixed filter store');
       const first = await aCustomer(other, { balance: 500 });
       const outsider = await aCustomer(other, { balance: 50 });
       const leaver = await aCustomer(other, { balance: 600 });
@@ -126,16 +126,14 @@ for (const dialect of DIALECTS) {
         reason: 'Fixed at start',
       });
       // One customer a chunk, ten a second: the job is still running while the balances move.
-      const slow = new JobRunner(server.database.db, server.committer, { chunkSize: 1, ratePerStore: 10 });
-      const running = slow.runJob(res.body.job.id);
       for (let i = 0; i < 200; i++) {
         if ((await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body.status === 'running') break;
         await new Promise((r) => setTimeout(r, 5));
       }
       expect((await other.api('POST', `/v1/customers/${outsider.id}/adjustments`, { points: 100, reason: 'Now in range' })).status).toBe(201);
       expect((await other.api('POST', `/v1/customers/${leaver.id}/adjustments`, { points: 5000, reason: 'Now out of range' })).status).toBe(201);
-      await running;
-      const rows = await jobRows(res.body.job.id);
+      await run(res.body.job.id, other);
+      const rows = await slow.database.db.selectFrom('transactions').selectAll().where('job_id', '=', res.body.job.id).orderBy('customer_id').execute();
       expect(rows.map((r) => r.customer_id)).toEqual([first.id, leaver.id]);
       expect((await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body).toMatchObject({ status: 'completed', total: 2, processed: 2 });
     });
@@ -161,7 +159,7 @@ for (const dialect of DIALECTS) {
         confirmation: 'RESET ALL CUSTOMERS',
       });
       expect(res.status).toBe(202);
-      await runner.runJob(res.body.job.id);
+      await run(res.body.job.id, other);
       expect((await other.api('GET', `/v1/customers/${a.id}`)).body).toMatchObject({ balance: 0, lifetimePoints: 300 });
       expect((await other.api('GET', `/v1/customers/${b.id}`)).body.balance).toBe(0);
       const job = (await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body;
@@ -174,18 +172,17 @@ for (const dialect of DIALECTS) {
       const keeper = await aCustomer(store);
       const spender = await aCustomer(store);
       const job = await bulk({ selection: { customerIds: [keeper.id, spender.id] }, type: 'adjust', points: 100, reason: 'Mistaken campaign' });
-      expect((await store.api('POST', `/v1/jobs/${job.id}/revert`, { reason: 'Undo' })).status).toBe(409);
       await run(job.id);
       const spend = await store.api('POST', `/v1/customers/${spender.id}/adjustments`, { points: -60, reason: 'Spent on a reward' });
       expect(spend.status).toBe(201);
       const revert = await store.api('POST', `/v1/jobs/${job.id}/revert`, { reason: 'Campaign sent by mistake' });
       expect(revert.status).toBe(202);
-      expect(revert.body.job).toMatchObject({ kind: 'revert', revertsJobId: job.id, total: 2 });
+      expect(revert.body.job).toMatchObject({ kind: 'revert', revertsJobId: job.id });
       const again = await store.api('POST', `/v1/jobs/${job.id}/revert`, { reason: 'Twice' });
       expect(again.status).toBe(409);
       expect(again.body.error.code).toBe('already_reverted');
       const done = await run(revert.body.job.id);
-      expect(done).toMatchObject({ status: 'completed', processed: 2, succeeded: 1, skipped: 1, totalPoints: -100 });
+      expect(done).toMatchObject({ status: 'completed', total: 2, processed: 2, succeeded: 1, skipped: 1, totalPoints: -100 });
       expect(await balanceOf(keeper.id)).toBe(0);
       expect(await balanceOf(spender.id)).toBe(40);
       const rows = await jobRows(revert.body.job.id);
@@ -198,47 +195,51 @@ for (const dialect of DIALECTS) {
     });
 
     it('cancels a queued job at once and refuses to cancel a finished one', async () => {
-      const c = await aCustomer(store);
-      const job = await bulk({ selection: { customerIds: [c.id] }, type: 'adjust', points: 5, reason: 'Will be cancelled' });
-      const cancelled = await store.api('POST', `/v1/jobs/${job.id}/cancel`);
+      // The store's first job keeps the worker busy: its second one stays queued (a store's jobs run in order).
+      const other = await slow.newStore('Queued cancel store');
+      const group = await Promise.all([1, 2, 3, 4, 5].map(() => aCustomer(other)));
+      const busy = await other.api('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: 1, reason: 'Keeps the worker busy' });
+      const queued = await other.api('POST', '/v1/bulk-adjustments', { selection: { customerIds: [group[0].id] }, type: 'adjust', points: 5, reason: 'Will be cancelled' });
+      const revertEarly = await other.api('POST', `/v1/jobs/${busy.body.job.id}/revert`, { reason: 'Not finished yet' });
+      expect(revertEarly.status).toBe(409);
+      expect(revertEarly.body.error.code).toBe('job_not_revertible');
+      const cancelled = await other.api('POST', `/v1/jobs/${queued.body.job.id}/cancel`);
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.job.status).toBe('cancelled');
-      await runner.runJob(job.id);
-      expect(await jobRows(job.id)).toHaveLength(0);
-      const again = await store.api('POST', `/v1/jobs/${job.id}/cancel`);
+      await run(busy.body.job.id, other);
+      expect(await slow.database.db.selectFrom('transactions').select('id').where('job_id', '=', queued.body.job.id).execute()).toHaveLength(0);
+      const again = await other.api('POST', `/v1/jobs/${queued.body.job.id}/cancel`);
       expect(again.status).toBe(409);
       expect(again.body.error.code).toBe('job_not_cancellable');
     });
 
     it('stops a running job after its current chunk, keeping what was applied', async () => {
-      const other = await server.newStore('Cancel store');
+      const other = await slow.newStore('Cancel store');
       const group = await Promise.all(Array.from({ length: 12 }, () => aCustomer(other)));
       const res = await other.api('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: 1, reason: 'Slow job' });
-      // 2 customers per chunk at 20 customers/s: about 100 ms per chunk.
-      const slow = new JobRunner(server.database.db, server.committer, { chunkSize: 2, ratePerStore: 20 });
-      const running = slow.runJob(res.body.job.id);
+      // One customer a chunk at ten a second.
       for (let i = 0; i < 100; i++) {
         if ((await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body.processed > 0) break;
         await new Promise((r) => setTimeout(r, 10));
       }
       expect((await other.api('POST', `/v1/jobs/${res.body.job.id}/cancel`)).status).toBe(200);
-      await running;
-      const job = (await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body;
+      const job = await run(res.body.job.id, other);
       expect(job.status).toBe('cancelled');
       expect(job.processed).toBeGreaterThan(0);
       expect(job.processed).toBeLessThan(group.length);
-      expect(await jobRows(job.id)).toHaveLength(job.succeeded);
+      expect(await slow.database.db.selectFrom('transactions').select('id').where('job_id', '=', job.id).execute()).toHaveLength(job.succeeded);
     });
 
     it('streams progress as Server-Sent Events until the job ends', async () => {
-      const group = await Promise.all([1, 2, 3, 4].map(() => aCustomer(store)));
-      const job = await bulk({ selection: { customerIds: group.map((c) => c.id) }, type: 'adjust', points: 3, reason: 'Watch me' });
-      const res = await fetch(`${server.url}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${store.apiKey}` } });
+      const other = await slow.newStore('Events store');
+      const group = await Promise.all([1, 2, 3, 4].map(() => aCustomer(other)));
+      const created = await other.api('POST', '/v1/bulk-adjustments', { selection: { customerIds: group.map((c) => c.id) }, type: 'adjust', points: 3, reason: 'Watch me' });
+      const job = created.body.job;
+      const res = await fetch(`${slow.url}/v1/jobs/${job.id}/events`, { headers: { authorization: `Bearer ${other.apiKey}` } });
       expect(res.headers.get('content-type')).toContain('text/event-stream');
-      const slow = new JobRunner(server.database.db, server.committer, { chunkSize: 1, ratePerStore: 10 });
-      const [text] = await Promise.all([res.text(), slow.runJob(job.id)]);
+      const text = await res.text();
       const events = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
-      expect(events[0]).toMatchObject({ id: job.id, status: 'queued' });
+      expect(events[0]).toMatchObject({ id: job.id });
       expect(events.at(-1)).toMatchObject({ status: 'completed', processed: 4 });
       expect(events.length).toBeGreaterThan(2);
     });
@@ -253,23 +254,29 @@ for (const dialect of DIALECTS) {
     });
 
     it('lets two workers share one job without processing any customer twice', async () => {
-      const other = await server.newStore('Shared store');
+      // A server without a worker of its own, and two runners with their own connections.
+      const bare = await startServer(dialect);
+      const other = await bare.newStore('Shared store');
       await Promise.all(Array.from({ length: 40 }, () => aCustomer(other, { balance: 5 })));
       const res = await other.api('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: 2, reason: 'Shared' });
-      const second = openDatabase(server.database.url);
+      const first = openDatabase(bare.database.url);
+      const second = openDatabase(bare.database.url);
       try {
-        const a = new JobRunner(server.database.db, server.committer, { chunkSize: 3 });
+        const a = new JobRunner(first.db, createCommitter(first), { chunkSize: 3 });
         const b = new JobRunner(second.db, createCommitter(second), { chunkSize: 3 });
         await Promise.all([a.runJob(res.body.job.id), b.runJob(res.body.job.id)]);
       } finally {
+        await first.close();
         await second.close();
       }
-      const rows = await jobRows(res.body.job.id);
+      const rows = await bare.database.db.selectFrom('transactions').selectAll().where('job_id', '=', res.body.job.id).execute();
       expect(rows).toHaveLength(40);
       expect(new Set(rows.map((r) => r.customer_id)).size).toBe(40);
       expect((await other.api('GET', `/v1/jobs/${res.body.job.id}`)).body).toMatchObject({ status: 'completed', processed: 40, succeeded: 40 });
-      const events = await server.database.db.selectFrom('outbox').selectAll().where('store_id', '=', other.id).execute();
+      const events = await bare.database.db.selectFrom('outbox').selectAll().where('store_id', '=', other.id).execute();
       expect(events.map((e) => e.event_type)).toEqual(['job.completed']);
+      await assertLedgerInvariants(bare.database);
+      await bare.close();
     });
 
     it('marks a job failed after repeated chunk failures, with job.failed in the outbox', async () => {
@@ -280,8 +287,7 @@ for (const dialect of DIALECTS) {
         .values({ store_id: other.id, kind: 'bulk_adjustment', status: 'queued', params: '{}', actor_type: 'system', actor_id: null, actor_name: 'test', created_at: Date.now() })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await runner.runJob(broken.id);
-      const job = (await other.api('GET', `/v1/jobs/${broken.id}`)).body;
+      const job = await run(broken.id, other);
       expect(job.status).toBe('failed');
       expect(job.error).toBeTruthy();
       expect(job.finishedAt).not.toBeNull();

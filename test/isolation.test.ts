@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/domain/types.js';
+import { JobRunner } from '../src/jobs/runner.js';
 import { createApiKey } from '../src/ledger/stores.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
@@ -105,7 +106,9 @@ for (const dialect of DIALECTS) {
       const preview = await b.api('POST', '/v1/bulk-adjustments', { selection: { customerIds: [customerId] }, type: 'adjust', points: 1, reason: 'Peek', dryRun: true });
       expect(preview.body.preview.customers).toBe(0);
       const job = await b.api('POST', '/v1/bulk-adjustments', { selection: { customerIds: [customerId] }, type: 'adjust', points: 1, reason: 'Reach over' });
-      expect(job.body.job).toMatchObject({ total: 0, failed: 1 });
+      await new JobRunner(server.database.db, server.committer).runJob(job.body.job.id);
+      expect((await b.api('GET', `/v1/jobs/${job.body.job.id}`)).body).toMatchObject({ status: 'completed', total: 0, failed: 1 });
+      expect((await a.api('GET', `/v1/customers/${customerId}`)).body.balance).toBe(100);
     });
 
     it.each([

@@ -9,11 +9,11 @@ export async function watchJob(db: Kysely<DB>, storeId: number, id: number): Pro
   let job = await getJob(db, storeId, id);
   const progress = progressReporter(`job ${id} (${job.kind})`, Math.max(job.total, 1));
   while (!FINAL_STATUSES.has(job.status)) {
-    progress.update(job.processed);
+    progress.update(job.processed, job.total);
     await new Promise((r) => setTimeout(r, 250));
     job = await getJob(db, storeId, id);
   }
-  progress.update(job.processed);
+  progress.update(job.processed, job.total);
   progress.stop();
   return job;
 }

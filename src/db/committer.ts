@@ -39,7 +39,10 @@ class SqliteGroupCommitter implements Committer {
   #scheduled = false;
   #running = false;
 
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly gate: Int32Array | undefined,
+  ) {}
 
   run<T>(work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -59,7 +62,10 @@ class SqliteGroupCommitter implements Committer {
     this.#running = true;
     const batch = this.#queue.splice(0, MAX_BATCH);
     try {
-      await this.db.connection().execute((conn) => runBatch(conn, batch));
+      await this.db.connection().execute(async (conn) => {
+        await begin(conn, this.gate);
+        await runBatch(conn, batch);
+      });
     } catch (err) {
       for (const item of batch) item.reject(err);
     } finally {
@@ -77,10 +83,44 @@ const ROLLBACK_TO = CompiledQuery.raw('rollback to unit');
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
 
+const NO_WAIT = CompiledQuery.raw('pragma busy_timeout = 0');
+/** How long a write waits for the write lock (held by the job thread or another process) before it fails. */
+const LOCK_WAIT_MS = 15_000;
+
+/**
+ * Takes SQLite's write lock without ever blocking the event loop: better-sqlite3 would wait for a
+ * lock held by the job thread synchronously (busy_timeout), freezing every request. Instead the
+ * attempt fails at once (busy_timeout 0) and is retried a millisecond later, with the gate raised
+ * so the job thread, which checks it after each chunk, lets this writer in before its next chunk.
+ */
+async function begin(conn: Kysely<DB>, gate: Int32Array | undefined): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let raised = false;
+  try {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 8)) {
+      try {
+        await conn.executeQuery(BEGIN);
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      }
+      if (gate && !raised) {
+        Atomics.add(gate, 0, 1);
+        raised = true;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  } finally {
+    if (gate && raised) {
+      Atomics.sub(gate, 0, 1);
+      Atomics.notify(gate, 0);
+    }
+  }
+}
+
 async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
   const done: [Pending, unknown][] = [];
   const refused = new Set<Pending>();
-  await conn.executeQuery(BEGIN);
   try {
     for (const item of batch) {
       await conn.executeQuery(SAVEPOINT);
@@ -115,5 +155,7 @@ class PostgresCommitter implements Committer {
 }
 
 export function createCommitter(database: Database): Committer {
-  return database.dialect === 'sqlite' ? new SqliteGroupCommitter(database.db) : new PostgresCommitter(database.db);
+  if (database.dialect === 'postgres') return new PostgresCommitter(database.db);
+  void database.db.executeQuery(NO_WAIT);
+  return new SqliteGroupCommitter(database.db, database.writeGate);
 }

@@ -6,19 +6,34 @@ import pg from 'pg';
 import type { Dialect } from './migrations/helpers.js';
 import { migrations } from './migrations/index.js';
 import { PREPARED_SQL } from './prepared.js';
+import { openSqliteReaders } from './sqlite-readers.js';
 import type { DB } from './schema.js';
 
 export type { Dialect };
 
 export interface Database {
+  /** The handle writes (through a Committer) and migrations use. */
   db: Kysely<DB>;
+  /**
+   * The handle requests read through. SQLite: a pool of reader threads with connections of their
+   * own, so no read blocks the event loop (better-sqlite3 is synchronous); PostgreSQL: the pool.
+   */
+  read: Kysely<DB>;
   dialect: Dialect;
+  /**
+   * SQLite: shared between this process's threads. The committer raises it while a write waits
+   * for the lock; the job thread lets such writers in between chunks (see committer.ts).
+   */
+  writeGate?: Int32Array;
   /** Where it lives, without credentials (for logs). */
   location: string;
   close(): Promise<void>;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/tally.db';
+
+/** SQLite reader threads per process: one per core of this 2-core target, and one to spare for a slow query. */
+const READER_THREADS = 3;
 
 // int8 (ids, points, epoch-ms times) as JS numbers: every value we store is within 2^53.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -27,22 +42,45 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
  * Opens the database named by a URL: `sqlite:PATH` (`sqlite::memory:` for a throw-away one)
  * or `postgres://user@host:port/db`.
  */
-export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number } = {}): Database {
+export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number; readerThreads?: number; writeGate?: Int32Array } = {}): Database {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20) });
-    pool.on('connect', namePreparedStatements);
-    // An idle connection that dies (a server restart) is dropped from the pool; without a
-    // listener pg would turn it into an uncaught exception and stop the process.
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20),
+      // A dead peer (a failover, a cut network) is noticed by TCP keep-alive, and a hung or
+      // stopped worker cannot hold its job's row lock (the lease) past these timeouts: the server
+      // ends its transaction and another worker takes the job over.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: Number(process.env.PG_CONNECT_TIMEOUT_MS ?? 5_000),
+      statement_timeout: Number(process.env.PG_STATEMENT_TIMEOUT_MS ?? 60_000),
+      idle_in_transaction_session_timeout: Number(process.env.PG_IDLE_TX_TIMEOUT_MS ?? 60_000),
+    });
+    pool.on('connect', (client) => {
+      namePreparedStatements(client);
+      // A connection that dies while checked out (the server restarts, a session is terminated)
+      // fails the query using it; without a listener pg would also raise an uncaught 'error'
+      // event and stop the process, every instance at once.
+      client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
+    });
+    // The same for idle connections in the pool.
     pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     const location = url.replace(/\/\/[^@/]*@/, '//');
-    return { db, dialect: 'postgres', location, close: () => db.destroy() };
+    return { db, read: db, dialect: 'postgres', location, close: () => db.destroy() };
   }
   if (!url.startsWith('sqlite:')) throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got ${url})`);
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   const sqlite = openSqlite(file);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  if (file === ':memory:' || file === '') return { db, read: db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  const read = openSqliteReaders(file, opts.readerThreads ?? READER_THREADS);
+  const close = async () => {
+    await read.destroy();
+    await db.destroy();
+  };
+  const writeGate = opts.writeGate ?? new Int32Array(new SharedArrayBuffer(4));
+  return { db, read, dialect: 'sqlite', location: file, close, writeGate };
 }
 
 /**

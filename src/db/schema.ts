@@ -114,6 +114,8 @@ export interface JobsTable {
   snapshot_max_id: Generated<number>;
   reverts_job_id: number | null;
   cancel_requested: Generated<number>;
+  /** JSON: the kind's own progress between chunks (phase, position), or null before the first chunk. */
+  state: string | null;
   worker: string | null;
   heartbeat_at: number | null;
   attempts: Generated<number>;
@@ -126,6 +128,12 @@ export interface JobsTable {
 export interface JobTargetsTable {
   job_id: number;
   customer_id: number;
+}
+
+/** A job's large inputs (a listed selection's ids), read only by the worker that starts the job. */
+export interface JobInputsTable {
+  job_id: number;
+  data: string;
 }
 
 export interface JobErrorsTable {
@@ -152,6 +160,7 @@ export interface DB {
   jobs: JobsTable;
   job_targets: JobTargetsTable;
   job_errors: JobErrorsTable;
+  job_inputs: JobInputsTable;
   outbox: OutboxTable;
   stores: StoresTable;
   api_keys: ApiKeysTable;

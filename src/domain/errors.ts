@@ -127,3 +127,16 @@ export class JobStateError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * Stored job parameters this release cannot read (written by a newer release, or damaged). The
+ * job fails with this message instead of being misread. Not a request error: it never reaches HTTP.
+ */
+export class JobParamsError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(`${kind} job parameters: ${message}`);
+  }
+}

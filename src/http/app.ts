@@ -89,7 +89,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
       response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } },
     },
     handler: async (_req, reply) => {
-      await sql`select 1`.execute(ctx.database.db);
+      await sql`select 1`.execute(ctx.database.read);
       return reply.send({ status: 'ok' });
     },
   });

@@ -1,30 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { dialectOf } from '../db/dialect-of.js';
 import type { Committer, Trx } from '../db/committer.js';
-import { appendOutbox, lockJob, runnableJobIds, toJob, updateJob } from '../db/queries/jobs.js';
+import { dialectOf } from '../db/dialect-of.js';
+import { isTransientDatabaseError } from '../db/errors.js';
+import { appendOutbox, lockJob, runnableJobs, toJob, updateJob } from '../db/queries/jobs.js';
 import type { DB, JobRow } from '../db/schema.js';
-import type { BulkPlan, RevertPlan } from '../domain/jobs.js';
-import type { CustomerFilter } from '../domain/types.js';
-import { materializeSelection } from '../db/queries/selection.js';
-import { type ChunkResult, runBulkChunk } from './bulk-chunk.js';
-import { runRevertChunk } from './revert-chunk.js';
+import { type ChunkResult, jobKind } from '../ledger/job-kinds/index.js';
 
 export interface RunnerOptions {
-  /** Customers per chunk transaction. */
+  /** Most items per chunk transaction. */
   chunkSize?: number;
-  /** Per-store throughput cap in customers per second; 0 = unlimited. */
+  /**
+   * Aimed-at length of one chunk transaction, in ms: chunks shrink when slower, grow back to
+   * chunkSize when faster, so the write lock (SQLite) or the rows' locks (PostgreSQL) are never
+   * held long whatever the store's size or the machine's speed.
+   */
+  chunkMs?: number;
+  /** Per-store throughput cap in items per second; 0 = unlimited. A store over it skips its turn. */
   ratePerStore?: number;
   /** How long to sleep when there is nothing to do (a wake() cuts it short). */
   idleMs?: number;
-  /** Chunk failures in a row before a job is marked failed. */
+  /** Chunk failures in a row (other than transient database errors) before a job is marked failed. */
   maxAttempts?: number;
+  /** Called after each committed chunk (the SQLite thread uses it to let waiting writers in). */
+  afterChunk?: () => void;
 }
 
-type ChunkOutcome = 'progress' | 'finished' | 'busy';
+type Outcome = 'progress' | 'finished' | 'busy';
 
-const BUSY_RETRY_MS = 20;
+const MIN_CHUNK = 100;
 const RETRY_DELAY_MS = 250;
+const MAX_RETRY_DELAY_MS = 10_000;
 
 /**
  * PostgreSQL plans a chunk's keyset scan from table statistics; right after a large import or
@@ -35,17 +41,25 @@ async function refreshPlannerStatistics(trx: Trx): Promise<void> {
 }
 
 /**
- * The durable job loop. Each chunk is one transaction that locks the job row, reads the cursor,
- * applies the chunk set-based, and advances cursor and counters: a crash loses at most the
- * uncommitted chunk, and a restart resumes from the cursor. Several runners (threads, processes,
- * machines) can share one job: the job-row lock makes them take turns, chunk by chunk.
+ * The durable job loop. Runnable jobs of different stores take turns, one chunk each (a small job
+ * of one store never waits behind a big job of another); a store's own jobs run in order. Each
+ * chunk is one transaction that locks the job row, runs the kind's chunk (src/ledger/job-kinds)
+ * and advances cursor, state and counters: a crash loses at most the uncommitted chunk, and a
+ * restart resumes from the cursor. Several runners (threads, processes, machines) can share one
+ * job: the job-row lock (PostgreSQL: FOR UPDATE SKIP LOCKED) makes them take turns.
  */
 export class JobRunner {
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   #stopped = false;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
-  readonly #opts: Required<RunnerOptions>;
+  readonly #opts: Required<Omit<RunnerOptions, 'afterChunk'>> & Pick<RunnerOptions, 'afterChunk'>;
+  /** Current chunk size per job (adapted to chunkMs). */
+  readonly #sizes = new Map<number, number>();
+  /** When each store may have its next turn (rate cap), and when a failing job may be retried. */
+  readonly #notBefore = new Map<string, number>();
+  readonly #failures = new Map<number, number>();
+  #turn = 0;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -54,7 +68,7 @@ export class JobRunner {
     private readonly log: (msg: string, extra?: Record<string, unknown>) => void = () => undefined,
   ) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
-    this.#opts = { chunkSize: 10_000, ratePerStore: 0, idleMs: 500, maxAttempts: 3, ...given };
+    this.#opts = { chunkSize: 10_000, chunkMs: 60, ratePerStore: 0, idleMs: 500, maxAttempts: 3, ...given };
   }
 
   start(): void {
@@ -66,6 +80,7 @@ export class JobRunner {
     this.#wake?.();
   }
 
+  /** Stops after the chunk in progress (if any) has committed. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.wake();
@@ -74,21 +89,93 @@ export class JobRunner {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      let worked = false;
-      let waiting = false;
+      let wait = this.#opts.idleMs;
       try {
-        for (const id of await runnableJobIds(this.db)) {
-          if (this.#stopped) break;
-          const outcome = await this.runJob(id);
-          worked ||= outcome === 'worked';
-          waiting ||= outcome === 'busy';
-        }
+        wait = await this.runRound();
       } catch (err) {
         this.log('job loop error', { err: String(err) });
+        wait = RETRY_DELAY_MS;
       }
-      // Another runner holds a job's chunk: come back for the next one soon.
-      if (!worked && !this.#stopped) await this.#idle(waiting ? BUSY_RETRY_MS : this.#opts.idleMs);
+      if (wait > 0 && !this.#stopped) await this.#idle(wait);
     }
+  }
+
+  /**
+   * One round: the oldest runnable job of each store gets one chunk, stores in rotating order;
+   * a store over its rate, or a job waiting to retry, sits the round out. Returns how long to wait
+   * before the next round (0: go on at once).
+   */
+  async runRound(): Promise<number> {
+    const jobs = await runnableJobs(this.db);
+    const byStore = new Map<number, number>();
+    for (const j of jobs) if (!byStore.has(j.store_id)) byStore.set(j.store_id, j.id);
+    const stores = [...byStore.keys()];
+    if (stores.length === 0) return this.#opts.idleMs;
+    this.#turn = (this.#turn + 1) % stores.length;
+    let worked = false;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < stores.length && !this.#stopped; i++) {
+      const storeId = stores[(this.#turn + i) % stores.length];
+      const jobId = byStore.get(storeId) as number;
+      const ready = Math.max(this.#notBefore.get(`store:${storeId}`) ?? 0, this.#notBefore.get(`job:${jobId}`) ?? 0);
+      if (ready > Date.now()) {
+        soonest = Math.min(soonest, ready);
+        continue;
+      }
+      const outcome = await this.runChunk(jobId, storeId);
+      if (outcome !== 'busy') worked = true;
+    }
+    if (worked) return 0;
+    // Another runner holds every job's chunk, or every store is waiting for its rate.
+    return Number.isFinite(soonest) ? Math.max(1, soonest - Date.now()) : 20;
+  }
+
+  /** Runs one chunk of a job (in its own transaction), recording a failure if it throws. */
+  async runChunk(id: number, storeId: number): Promise<Outcome> {
+    const size = this.#sizes.get(id) ?? this.#opts.chunkSize;
+    const started = performance.now();
+    let outcome: Outcome;
+    let items = 0;
+    try {
+      outcome = await this.committer.run((trx) => this.#chunk(trx, id, size, (n) => (items = n)));
+    } catch (err) {
+      await this.#failed(id, err);
+      return 'progress';
+    }
+    this.#failures.delete(id);
+    this.#opts.afterChunk?.();
+    if (outcome === 'finished') {
+      this.#sizes.delete(id);
+      return outcome;
+    }
+    if (outcome === 'progress') {
+      this.#adapt(id, size, performance.now() - started);
+      if (this.#opts.ratePerStore > 0) {
+        const key = `store:${storeId}`;
+        const from = Math.max(this.#notBefore.get(key) ?? 0, Date.now());
+        this.#notBefore.set(key, from + (items / this.#opts.ratePerStore) * 1000);
+      }
+    }
+    return outcome;
+  }
+
+  /** Works on one job until it is finished or its chunk is held by another runner (tests, tools). */
+  async runJob(id: number): Promise<void> {
+    const job = await this.db.selectFrom('jobs').select('store_id').where('id', '=', id).executeTakeFirstOrThrow();
+    while (!this.#stopped) {
+      const outcome = await this.runChunk(id, job.store_id);
+      if (outcome !== 'progress') return;
+      const retry = this.#notBefore.get(`job:${id}`);
+      if (retry && retry > Date.now()) await new Promise((r) => setTimeout(r, retry - Date.now()));
+    }
+  }
+
+  #adapt(id: number, size: number, ms: number): void {
+    const target = this.#opts.chunkMs;
+    let next = size;
+    if (ms > target * 1.5) next = Math.floor(size * Math.max(0.25, target / ms));
+    else if (ms < target / 2) next = Math.ceil(size * 1.5);
+    this.#sizes.set(id, Math.min(this.#opts.chunkSize, Math.max(Math.min(MIN_CHUNK, this.#opts.chunkSize), next)));
   }
 
   #idle(ms: number): Promise<void> {
@@ -104,39 +191,7 @@ export class JobRunner {
     });
   }
 
-  /**
-   * Works on one job until it is finished, stopped, or its next chunk is held by another runner.
-   * Says whether it did any work, or found the job busy.
-   */
-  async runJob(id: number): Promise<'worked' | 'busy' | 'idle'> {
-    let worked = false;
-    const started = Date.now();
-    let done = 0;
-    while (!this.#stopped) {
-      let outcome: ChunkOutcome;
-      try {
-        outcome = await this.committer.run((trx) => this.#chunk(trx, id, (n) => (done += n)));
-      } catch (err) {
-        await this.committer.run((trx) => this.#recordFailure(trx, id, err));
-        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
-        continue;
-      }
-      if (outcome === 'busy') return worked ? 'worked' : 'busy';
-      worked = true;
-      if (outcome === 'finished') return 'worked';
-      await this.#throttle(started, done);
-    }
-    return worked ? 'worked' : 'idle';
-  }
-
-  async #throttle(started: number, done: number): Promise<void> {
-    const rate = this.#opts.ratePerStore;
-    if (rate <= 0) return;
-    const ahead = (done / rate) * 1000 - (Date.now() - started);
-    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-  }
-
-  async #chunk(trx: Trx, id: number, count: (n: number) => void): Promise<ChunkOutcome> {
+  async #chunk(trx: Trx, id: number, size: number, count: (n: number) => void): Promise<Outcome> {
     const job = await lockJob(trx, id);
     if (!job) return 'busy';
     if (job.status !== 'queued' && job.status !== 'running') return 'finished';
@@ -145,84 +200,88 @@ export class JobRunner {
       await this.#finish(trx, job, 'cancelled', now);
       return 'finished';
     }
-    const params = JSON.parse(job.params);
-    if (job.status === 'queued') {
-      await refreshPlannerStatistics(trx);
-      if (job.kind === 'bulk_adjustment' && 'filter' in (params as BulkPlan).selection) {
-        const plan = params as BulkPlan & { selection: { filter: CustomerFilter } };
-        job.total = await materializeSelection(trx, job.id, job.store_id, plan.selection.filter, job.snapshot_max_id);
-      }
-    }
-    const size = this.#opts.chunkSize;
-    const r: ChunkResult = job.kind === 'revert'
-      ? await runRevertChunk(trx, job, params as RevertPlan, size)
-      : await runBulkChunk(trx, job, params as BulkPlan, size);
+    const kind = jobKind(job.kind);
+    const params = kind.decode(JSON.parse(job.params) as Record<string, unknown>);
+    if (job.status === 'queued') await refreshPlannerStatistics(trx);
+    const r: ChunkResult = await kind.chunk(trx, job, params, job.state === null ? null : JSON.parse(job.state), size);
     count(r.processed);
     const next: JobRow = {
       ...job,
       status: 'running',
       cursor: r.cursor,
+      state: JSON.stringify(r.state ?? null),
+      total: job.total + r.total,
       processed: job.processed + r.processed,
       succeeded: job.succeeded + r.succeeded,
       skipped: job.skipped + r.skipped,
+      failed: job.failed + r.failed,
       total_points: job.total_points + r.points,
       started_at: job.started_at ?? now,
       worker: this.id,
       heartbeat_at: now,
       attempts: 0,
+      error: null,
     };
     if (r.last) {
       await this.#finish(trx, next, 'completed', now);
       return 'finished';
     }
-    await updateJob(trx, id, {
-      status: next.status,
-      total: next.total,
-      cursor: next.cursor,
-      processed: next.processed,
-      succeeded: next.succeeded,
-      skipped: next.skipped,
-      total_points: next.total_points,
-      started_at: next.started_at,
-      worker: next.worker,
-      heartbeat_at: now,
-      attempts: 0,
-    });
+    await updateJob(trx, id, progressColumns(next));
     return 'progress';
   }
 
   /** Ends a job; job.completed / job.failed go to the outbox in this same transaction. */
   async #finish(trx: Trx, job: JobRow, status: 'completed' | 'cancelled' | 'failed', now: number): Promise<void> {
-    const final: JobRow = { ...job, status, finished_at: now, started_at: job.started_at ?? now };
-    await updateJob(trx, job.id, {
-      status,
-      total: final.total,
-      cursor: final.cursor,
-      processed: final.processed,
-      succeeded: final.succeeded,
-      skipped: final.skipped,
-      total_points: final.total_points,
-      started_at: final.started_at,
-      finished_at: now,
-      worker: this.id,
-      heartbeat_at: now,
-      error: final.error,
-      attempts: final.attempts,
-    });
+    const final: JobRow = { ...job, status, finished_at: now, started_at: job.started_at ?? now, worker: this.id, heartbeat_at: now };
+    await updateJob(trx, job.id, { ...progressColumns(final), finished_at: now });
     if (status !== 'cancelled') await appendOutbox(trx, job.store_id, `job.${status}`, toJob(final));
     this.log(`job ${status}`, { jobId: job.id, processed: final.processed });
   }
 
-  async #recordFailure(trx: Trx, id: number, err: unknown): Promise<void> {
-    const job = await lockJob(trx, id);
-    if (!job) return;
-    const attempts = job.attempts + 1;
+  /**
+   * A chunk failed and rolled back. A transient database error (connection lost, deadlock, busy)
+   * is retried with growing delays and never counted; any other error counts as an attempt, and
+   * after maxAttempts in a row the job fails with the error recorded.
+   */
+  async #failed(id: number, err: unknown): Promise<void> {
+    const n = (this.#failures.get(id) ?? 0) + 1;
+    this.#failures.set(id, n);
+    this.#notBefore.set(`job:${id}`, Date.now() + Math.min(MAX_RETRY_DELAY_MS, RETRY_DELAY_MS * 2 ** Math.min(n - 1, 6)));
     const message = err instanceof Error ? err.message : String(err);
-    this.log('job chunk failed', { jobId: id, attempts, err: message });
-    if (attempts >= this.#opts.maxAttempts) {
-      await this.#finish(trx, { ...job, attempts, error: message }, 'failed', Date.now());
-    } else {
-      await updateJob(trx, id, { attempts, error: message });
+    if (isTransientDatabaseError(err)) {
+      this.log('job chunk failed (transient; will retry)', { jobId: id, err: message });
+      return;
+    }
+    try {
+      await this.committer.run(async (trx) => {
+        const job = await lockJob(trx, id);
+        if (!job) return;
+        const attempts = job.attempts + 1;
+        this.log('job chunk failed', { jobId: id, attempts, err: message });
+        if (attempts >= this.#opts.maxAttempts) await this.#finish(trx, { ...job, attempts, error: message }, 'failed', Date.now());
+        else await updateJob(trx, id, { attempts, error: message });
+      });
+    } catch (again) {
+      this.log('job failure could not be recorded (will retry)', { jobId: id, err: String(again) });
     }
   }
+}
+
+function progressColumns(j: JobRow) {
+  return {
+    status: j.status,
+    total: j.total,
+    cursor: j.cursor,
+    state: j.state,
+    processed: j.processed,
+    succeeded: j.succeeded,
+    skipped: j.skipped,
+    failed: j.failed,
+    total_points: j.total_points,
+    started_at: j.started_at,
+    worker: j.worker,
+    heartbeat_at: j.heartbeat_at,
+    attempts: j.attempts,
+    error: j.error,
+  };
 }

@@ -5,12 +5,23 @@ import { openDatabase } from '../db/database.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
 
 /** The SQLite job worker: its own connection to the same file (WAL lets the server keep reading). */
-const { url, opts } = workerData as { url: string; opts: RunnerOptions };
-const database = openDatabase(url);
-const runner = new JobRunner(database.db, createCommitter(database), opts, (log, extra) =>
+const { url, opts, gate } = workerData as { url: string; opts: RunnerOptions; gate: Int32Array };
+const database = openDatabase(url, { writeGate: gate });
+
+/**
+ * After each chunk: if a write of the serving thread is waiting for the lock, wait (at most
+ * 100 ms) until it has it, so chunk after chunk never starves the requests of other stores.
+ */
+function letWritersIn(): void {
+  const waiting = Atomics.load(gate, 0);
+  if (waiting > 0) Atomics.wait(gate, 0, waiting, 100);
+}
+
+const runner = new JobRunner(database.db, createCommitter(database), { ...opts, afterChunk: letWritersIn }, (log, extra) =>
   parentPort?.postMessage({ log, extra }),
 );
-runner.start();
+// This thread may wait for the lock synchronously: it blocks nobody's requests.
+void sql`PRAGMA busy_timeout = 10000`.execute(database.db).then(() => runner.start());
 
 // WAL checkpoints for the whole process (the server's connection has automatic ones turned off).
 const CHECKPOINT_MS = 1000;

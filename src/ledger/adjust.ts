@@ -4,7 +4,7 @@ import { NotFoundError } from '../domain/errors.js';
 import type { Actor, AdjustPoints, LedgerWrite, ResetPoints } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, validPoints, validReason } from '../domain/validation.js';
 import { lockCustomer } from '../db/queries/customers.js';
-import { writeLedgerRow } from './write-path.js';
+import { appendLedgerRow } from './append.js';
 
 export interface WriteOptions {
   idempotencyKey?: string | null;
@@ -36,9 +36,8 @@ export async function adjustPoints(
     points,
     { affectsTier: cmd.affectsTier ?? true, expectedBalance: cmd.expectedBalance },
   );
-  return writeLedgerRow(
+  return appendLedgerRow(
     trx,
-    storeId,
     customer,
     effect,
     { type: 'adjustment', reason, customerMessage, visibleToCustomer: cmd.visibleToCustomer ?? true, ...opts },
@@ -63,9 +62,8 @@ export async function resetPoints(
   const customer = await lockCustomer(trx, storeId, cmd.customerId);
   if (!customer) throw new NotFoundError('customer', cmd.customerId);
   const effect = planReset({ customerId: customer.id, balance: customer.balance, lifetimePoints: customer.lifetime_points });
-  return writeLedgerRow(
+  return appendLedgerRow(
     trx,
-    storeId,
     customer,
     effect,
     { type: 'reset', reason, customerMessage, visibleToCustomer: true, ...opts },

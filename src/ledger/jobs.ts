@@ -1,5 +1,5 @@
 import type { Trx } from '../db/committer.js';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { JobStateError, NotFoundError } from '../domain/errors.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type RevertPlan } from '../domain/jobs.js';
 import type { Actor, Page, PageRequest } from '../domain/types.js';
@@ -8,6 +8,8 @@ import { findJob, insertJob, toJob } from '../db/queries/jobs.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { DB, JobRow } from '../db/schema.js';
 import { pageOf } from './paging.js';
+import { encodeParams, jobKind } from './job-kinds/index.js';
+import { revertKind } from './job-kinds/revert.js';
 
 async function jobRow(db: Kysely<DB>, storeId: number, id: number): Promise<JobRow> {
   const row = await findJob(db, storeId, id);
@@ -82,30 +84,31 @@ export async function createRevertJob(
     customerMessage: optionalText(input.customerMessage, 'customerMessage', MESSAGE_MAX),
   };
   const original = await jobRow(trx, storeId, id);
-  if (original.kind === 'revert') throw new JobStateError('job_not_revertible', 'A revert job cannot be reverted');
+  if (!jobKind(original.kind).revertible) throw new JobStateError('job_not_revertible', `A ${original.kind} job cannot be reverted`);
   if (!FINAL_STATUSES.has(original.status as JobStatus)) {
     throw new JobStateError('job_not_revertible', `Job ${id} is ${original.status}; cancel it or wait for it to finish`);
   }
-  const existing = await trx.selectFrom('jobs').select('id').where('reverts_job_id', '=', id).executeTakeFirst();
+  // A revert that failed or was cancelled may be started again for what it did not reverse.
+  const existing = await trx
+    .selectFrom('jobs')
+    .select('id')
+    .where('reverts_job_id', '=', id)
+    .where('status', 'in', ['queued', 'running', 'completed'])
+    .executeTakeFirst();
   if (existing) throw new JobStateError('already_reverted', `Job ${id} was already reverted by job ${existing.id}`);
-  const rows = await trx
-    .selectFrom('transactions')
-    .select(sql<number>`count(*)`.as('n'))
-    .where('job_id', '=', id)
-    .executeTakeFirstOrThrow();
   const job = await insertJob(trx, {
-      store_id: storeId,
-      kind: 'revert',
+    store_id: storeId,
+    kind: revertKind.kind,
     status: 'queued',
-    params: JSON.stringify(plan),
+    params: encodeParams(revertKind, plan),
     actor_type: actor.type,
     actor_id: actor.id,
     actor_name: actor.name,
-    total: Number(rows.n),
     reverts_job_id: id,
+    state: null,
     created_at: Date.now(),
   }).catch((err) => {
-    // A concurrent revert of the same job won the unique index on reverts_job_id.
+    // A concurrent revert of the same job won the unique index on live reverts.
     throw isUniqueViolation(err) ? new JobStateError('already_reverted', `Job ${id} was already reverted`) : err;
   });
   return toJob(job);

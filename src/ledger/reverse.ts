@@ -6,7 +6,7 @@ import { MESSAGE_MAX, optionalText, validReason } from '../domain/validation.js'
 import { lockCustomer } from '../db/queries/customers.js';
 import { findReversalOf, findTransaction } from '../db/queries/transactions.js';
 import type { WriteOptions } from './adjust.js';
-import { writeLedgerRow } from './write-path.js';
+import { appendLedgerRow } from './append.js';
 
 /**
  * Undoes one ledger row with a new `reversal` row of the opposite points (history is never
@@ -37,9 +37,8 @@ export async function reverseTransaction(
     { customerId: customer.id, balance: customer.balance, lifetimePoints: customer.lifetime_points },
     { points: original.points, tierPoints: original.tier_points },
   );
-  return writeLedgerRow(
+  return appendLedgerRow(
     trx,
-    storeId,
     customer,
     effect,
     {

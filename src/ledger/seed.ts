@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Committer } from '../db/committer.js';
+import { appendLedgerRows } from './append.js';
 import { dialectOf } from '../db/dialect-of.js';
 import type { DB } from '../db/schema.js';
 
@@ -19,8 +20,8 @@ function pick(list: string[], n: string) {
 
 /**
  * Adds `count` sample customers with varied names, balances (a quarter at zero) and activity dates
- * over the last two years, each non-zero balance backed by an `import` ledger row, so every
- * invariant holds. Set-based: one INSERT … SELECT per 100,000 customers, no statement per row.
+ * over the last two years, each non-zero balance backed by an `import` ledger row written through
+ * the write path, so every invariant holds. Set-based: a few statements per 100,000 customers.
  */
 export async function seedCustomers(
   db: Kysely<DB>,
@@ -30,6 +31,7 @@ export async function seedCustomers(
   onProgress: (done: number) => void = () => undefined,
 ): Promise<SeedResult> {
   const run = Date.now().toString(36);
+  const tag = `seed-${run}-`;
   const now = Date.now();
   const series = dialectOf(db) === 'postgres'
     ? (from: number, to: number) => sql`SELECT n FROM generate_series(${sql.lit(from)}::bigint, ${sql.lit(to)}::bigint) AS g(n)`
@@ -45,19 +47,39 @@ export async function seedCustomers(
       await sql`
         INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm,
                                balance, lifetime_points, pending_points, tier_manual, last_activity_at, created_at)
-        SELECT ${storeId}, ${`seed-${run}-`} || n, lower(fn) || '.' || lower(ln) || '.' || ${run} || n || '@example.com',
-               fn, ln, lower(fn || ' ' || ln), lower(ln), bal, bal, 0, 0,
+        SELECT ${storeId}, ${tag} || n, lower(fn) || '.' || lower(ln) || '.' || ${run} || n || '@example.com',
+               fn, ln, lower(fn || ' ' || ln), lower(ln), 0, 0, 0, 0,
                ${now} - ((n * 104729) % 730) * ${DAY_MS} - (n % 86400) * 1000, ${now}
-        FROM (SELECT n, ${first} AS fn, ${last} AS ln,
-                     CASE WHEN n % 4 = 0 THEN 0 ELSE ((n * 7919) % 5000) + (n % 7) * 10 END AS bal
-              FROM (${series(from, to)}) s) g`.execute(trx);
-      const inserted = await sql`
-        INSERT INTO transactions (store_id, customer_id, type, points, tier_points, balance_after, reason,
-                                  customer_message, visible_to_customer, actor_type, actor_id, actor_name, created_at)
-        SELECT store_id, id, 'import', balance, balance, balance, 'Sample data (tally seed)', NULL, 1,
-               'system', NULL, 'tally seed', ${now}
-        FROM customers WHERE store_id = ${storeId} AND id > ${Number(before.max)} AND balance > 0`.execute(trx);
-      return Number(inserted.numAffectedRows ?? 0);
+        FROM (SELECT n, ${first} AS fn, ${last} AS ln FROM (${series(from, to)}) s) g`.execute(trx);
+      // Opening balances through the write path, for the customers this run created only (ids
+      // above the highest before it and this run's external ids: on PostgreSQL other sessions
+      // may be creating customers meanwhile).
+      const balance = sql<number>`CASE WHEN c.id % 4 = 0 THEN 0 ELSE ((c.id * 7919) % 5000) + (c.id % 7) * 10 END`;
+      const appended = await appendLedgerRows(trx, {
+        customers: sql<boolean>`c.store_id = ${storeId} AND c.id > ${Number(before.max)}
+          AND c.external_id >= ${tag} AND c.external_id < ${`${tag}\u{10FFFF}`}`,
+        where: sql<boolean>`${balance} > 0`,
+        row: {
+          store_id: sql`c.store_id`,
+          customer_id: sql`c.id`,
+          type: 'import',
+          points: balance,
+          tier_points: balance,
+          balance_after: balance,
+          reason: 'Sample data (tally seed)',
+          customer_message: null,
+          visible_to_customer: 1,
+          actor_type: 'system',
+          actor_id: null,
+          actor_name: 'tally seed',
+          job_id: null,
+          reverses_id: null,
+          reference: null,
+          idempotency_key: null,
+          created_at: now,
+        },
+      });
+      return appended.rows;
     });
     onProgress(to);
   }

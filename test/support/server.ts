@@ -5,6 +5,8 @@ import { createCommitter, type Committer } from '../../src/db/committer.js';
 import type { Database } from '../../src/db/database.js';
 import type { Dialect } from '../../src/db/migrations/helpers.js';
 import { buildApp } from '../../src/http/app.js';
+import type { RunnerOptions } from '../../src/jobs/runner.js';
+import { startWorkers, type Workers } from '../../src/jobs/workers.js';
 import { createStore } from '../../src/ledger/stores.js';
 import { freshDatabase } from './databases.js';
 import { assertLedgerInvariants } from './fixtures.js';
@@ -52,11 +54,19 @@ export async function request<T = any>(
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
 
-/** A real Tally HTTP server on a random local port, over a fresh database of the dialect. */
-export async function startServer(dialect: Dialect, opts: { rateLimitPerMinute?: number } = {}): Promise<TestServer> {
+/**
+ * A real Tally HTTP server on a random local port, over a fresh database of the dialect. With
+ * `workers`, jobs run as in production: on SQLite in the job worker thread with its own
+ * connection, on PostgreSQL in a runner of this process with pooled connections.
+ */
+export async function startServer(
+  dialect: Dialect,
+  opts: { rateLimitPerMinute?: number; workers?: RunnerOptions } = {},
+): Promise<TestServer> {
   const database = await freshDatabase(dialect);
   const committer = createCommitter(database);
-  const app = await buildApp({ database, committer }, { rateLimitPerMinute: opts.rateLimitPerMinute ?? 0 });
+  const workers: Workers | undefined = opts.workers ? startWorkers(database, opts.workers) : undefined;
+  const app = await buildApp({ database, committer, workers }, { rateLimitPerMinute: opts.rateLimitPerMinute ?? 0 });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
@@ -77,6 +87,7 @@ export async function startServer(dialect: Dialect, opts: { rateLimitPerMinute?:
     },
     async close() {
       await app.close();
+      await workers?.stop();
       await database.drop();
     },
   };
@@ -90,7 +101,7 @@ export async function startServer(dialect: Dialect, opts: { rateLimitPerMinute?:
 export function useServer(dialect: Dialect): { server: TestServer; store: TestStore } {
   const ctx = {} as { server: TestServer; store: TestStore };
   beforeAll(async () => {
-    ctx.server = await startServer(dialect);
+    ctx.server = await startServer(dialect, { workers: { idleMs: 50 } });
     ctx.store = await ctx.server.newStore();
   });
   afterAll(async () => {
@@ -98,4 +109,15 @@ export function useServer(dialect: Dialect): { server: TestServer; store: TestSt
     await ctx.server.close();
   });
   return ctx;
+}
+
+/** Polls a job through the API until it reaches a final status (or fails the test after `ms`). */
+export async function waitForJob(store: TestStore, id: number, ms = 30_000): Promise<any> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const job = (await store.api('GET', `/v1/jobs/${id}`)).body;
+    if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

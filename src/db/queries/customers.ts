@@ -12,6 +12,7 @@ const TOP = '\u{10FFFF}';
 
 const CUSTOMER_COLUMNS = [
   'c.id',
+  'c.store_id',
   'c.external_id',
   'c.email',
   'c.first_name',
@@ -71,35 +72,6 @@ const lockCustomerQuery = prepared((db, storeId: number, id: number) => {
   const q = selectCustomers(db, storeId).where('c.id', '=', id);
   return dialectOf(db) === 'postgres' ? q.forUpdate('c') : q;
 });
-
-/**
- * Applies a planned change to the cached totals. The guard `balance + d >= 0` repeats the
- * invariant in SQL, so even a wrong plan cannot drive a balance negative.
- */
-export async function applyToCustomer(
-  trx: Trx,
-  storeId: number,
-  id: number,
-  change: { points: number; tierPoints: number; activityAt: number | null },
-): Promise<boolean> {
-  const rows = await applyQuery(trx, change.points, change.tierPoints, change.activityAt, storeId, id);
-  return rows.length === 1;
-}
-
-const applyQuery = prepared(
-  (db, points: number, tierPoints: number, activityAt: number | null, storeId: number, id: number) =>
-    db
-      .updateTable('customers')
-      .set((eb) => ({
-        balance: eb('balance', '+', points),
-        lifetime_points: eb('lifetime_points', '+', tierPoints),
-        last_activity_at: sql<number>`coalesce(${activityAt}, last_activity_at)`,
-      }))
-      .where('store_id', '=', storeId)
-      .where('id', '=', id)
-      .where(sql<boolean>`balance + ${points} >= 0`)
-      .returning('id'),
-);
 
 /**
  * The one definition of "customers matching a filter", used by lists, exports and bulk

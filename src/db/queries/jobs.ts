@@ -1,17 +1,17 @@
 import type { Trx } from '../committer.js';
-import type { Insertable, Kysely, Updateable } from 'kysely';
+import { type Insertable, type Kysely, sql, type Updateable } from 'kysely';
 import type { Job, JobKind, JobStatus } from '../../domain/jobs.js';
 import { dialectOf } from '../dialect-of.js';
 import type { DB, JobRow, JobsTable } from '../schema.js';
 import { iso } from '../time.js';
 
+/** A job as the API shows it. Parameters are small (large inputs live in job_inputs); a list is shown by its length. */
 export function toJob(r: JobRow): Job {
-  const params = JSON.parse(r.params) as Record<string, unknown>;
+  const { v: _version, ...params } = JSON.parse(r.params) as Record<string, unknown>;
   const selection = params.selection as Record<string, unknown> | undefined;
-  // The id list can be 100,000 long: the job shows how many, not which.
-  const shown = selection && 'customerIds' in selection
-    ? { ...params, selection: { customerIds: (selection.customerIds as number[]).length } }
-    : params;
+  if (selection && 'listed' in selection) params.selection = { customerIds: selection.listed };
+  // Jobs queued by release 0.1 kept the id list itself in their parameters.
+  else if (selection && Array.isArray(selection.customerIds)) params.selection = { customerIds: selection.customerIds.length };
   return {
     id: r.id,
     kind: r.kind as JobKind,
@@ -24,7 +24,7 @@ export function toJob(r: JobRow): Job {
     totalPoints: r.total_points,
     cancelRequested: r.cancel_requested === 1,
     revertsJobId: r.reverts_job_id,
-    params: shown,
+    params,
     actor: { type: r.actor_type, id: r.actor_id, name: r.actor_name },
     createdAt: iso(r.created_at),
     startedAt: iso(r.started_at),
@@ -52,16 +52,15 @@ export async function lockJob(trx: Trx, id: number): Promise<JobRow | undefined>
   return (dialectOf(trx) === 'postgres' ? q.forUpdate().skipLocked() : q).executeTakeFirst();
 }
 
-/** Ids of jobs a worker may work on, oldest first. */
-export async function runnableJobIds(db: Kysely<DB>, limit = 8): Promise<number[]> {
-  const rows = await db
+/** The oldest runnable (queued or running) job of each store: a store's jobs run in order. */
+export async function runnableJobs(db: Kysely<DB>): Promise<{ id: number; store_id: number }[]> {
+  return db
     .selectFrom('jobs')
-    .select('id')
+    .select([sql<number>`min(id)`.as('id'), 'store_id'])
     .where('status', 'in', ['queued', 'running'])
+    .groupBy('store_id')
     .orderBy('id')
-    .limit(limit)
     .execute();
-  return rows.map((r) => r.id);
 }
 
 export async function updateJob(trx: Kysely<DB>, id: number, set: Updateable<JobsTable>): Promise<void> {

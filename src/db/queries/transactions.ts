@@ -1,5 +1,4 @@
 import { type Kysely, sql } from 'kysely';
-import { prepared } from '../prepared.js';
 import type { Transaction, TransactionFilter, TransactionType } from '../../domain/types.js';
 import type { DB, TransactionRow } from '../schema.js';
 import { iso } from '../time.js';
@@ -22,39 +21,6 @@ export function toTransaction(r: TransactionRow): Transaction {
     createdAt: iso(r.created_at),
   };
 }
-
-/** Appends one ledger row. The only way rows get into the ledger from a single write. */
-export async function insertTransaction(trx: Kysely<DB>, row: Omit<TransactionRow, 'id'>): Promise<TransactionRow> {
-  const [{ id }] = await insertQuery(trx, ...LEDGER_COLUMNS.map((c) => row[c]));
-  return { ...row, id };
-}
-
-export const LEDGER_COLUMNS = [
-  'store_id',
-  'customer_id',
-  'type',
-  'points',
-  'tier_points',
-  'balance_after',
-  'reason',
-  'customer_message',
-  'visible_to_customer',
-  'actor_type',
-  'actor_id',
-  'actor_name',
-  'job_id',
-  'reverses_id',
-  'reference',
-  'idempotency_key',
-  'created_at',
-] as const satisfies readonly (keyof Omit<TransactionRow, 'id'>)[];
-
-const insertQuery = prepared((db, ...values: unknown[]) =>
-  db
-    .insertInto('transactions')
-    .values(Object.fromEntries(LEDGER_COLUMNS.map((c, i) => [c, values[i]])) as Omit<TransactionRow, 'id'>)
-    .returning('id'),
-);
 
 export async function findTransaction(db: Kysely<DB>, storeId: number, id: number): Promise<TransactionRow | undefined> {
   return db

@@ -26,7 +26,7 @@ import {
 type Paging = { limit: number; cursor?: string };
 
 export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const db = ctx.database.db;
+  const db = ctx.database.read;
 
   app.post<{ Body: NewCustomer }>('/v1/customers', {
     schema: {

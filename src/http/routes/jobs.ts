@@ -16,7 +16,7 @@ import type { JobEventStreams } from '../sse.js';
 const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, required: ['job'] } as const;
 
 export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventStreams }> = async (app, { ctx, streams }) => {
-  const db = ctx.database.db;
+  const db = ctx.database.read;
   /** Wakes the worker once the job's transaction has committed (not inside it: it would find nothing). */
   const queued = async (sent: Promise<FastifyReply>): Promise<FastifyReply> => {
     const reply = await sent;

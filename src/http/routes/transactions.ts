@@ -13,7 +13,7 @@ import { commonErrors, idempotencyHeader, idParams, ledgerWriteSchema, pageSchem
 import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../schemas/customers.js';
 
 export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const db = ctx.database.db;
+  const db = ctx.database.read;
 
   app.get<{ Querystring: TransactionFilter & { limit: number; cursor?: string } }>('/v1/transactions', {
     schema: {

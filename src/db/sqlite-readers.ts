@@ -1,0 +1,111 @@
+import type { Worker } from 'node:worker_threads';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
+import type { DB } from './schema.js';
+import { siblingModule, spawnThread } from './threads.js';
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, { resolve: (rows: unknown[]) => void; reject: (err: unknown) => void }>;
+}
+
+/**
+ * Read-only Kysely handle over a pool of reader threads (sqlite-reader-thread.ts), each with its own
+ * connection to the file. A query goes to the thread with the fewest queries in flight, so a slow
+ * one (a search over a million customers) occupies one thread and the others keep answering.
+ * No transactions: each query reads its own consistent snapshot (WAL).
+ */
+export function openSqliteReaders(file: string, threads: number): Kysely<DB> {
+  const pool: Thread[] = [];
+  let next = 1;
+  let closing = false;
+  // Started at the first query, once the file exists and is migrated; a thread that dies is replaced.
+  const start = (thread: Thread) => {
+    const worker = spawnThread(siblingModule(import.meta.url, 'sqlite-reader-thread'), { file });
+    thread.worker = worker;
+    worker.on('message', (m: { id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
+      const p = thread.pending.get(m.id);
+      if (!p) return;
+      thread.pending.delete(m.id);
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else p.resolve(m.rows ?? []);
+    });
+    worker.on('error', (err) => failAll(thread, err));
+    worker.on('exit', () => {
+      failAll(thread, Object.assign(new Error('reader thread exited'), { code: 'SQLITE_READER_EXITED' }));
+      if (!closing) start(thread);
+    });
+    worker.unref();
+  };
+  const run = (sql: string, params: readonly unknown[]): Promise<unknown[]> => {
+    if (pool.length === 0) {
+      for (let i = 0; i < threads; i++) {
+        const thread = { pending: new Map() } as Thread;
+        start(thread);
+        pool.push(thread);
+      }
+    }
+    const thread = pool.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = next++;
+    return new Promise((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.ref();
+      thread.worker.postMessage({ id, sql, params });
+    }).finally(() => {
+      if (thread.pending.size === 0) thread.worker.unref();
+    }) as Promise<unknown[]>;
+  };
+  const connection: DatabaseConnection = {
+    async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+      return { rows: (await run(q.sql, q.parameters)) as R[] };
+    },
+    // eslint-disable-next-line require-yield
+    async *streamQuery() {
+      throw new Error('the read handle does not stream: page with keyset batches');
+    },
+  };
+  const noTransactions = async () => {
+    throw new Error('the read handle has no transactions: write through the committer');
+  };
+  const driver: Driver = {
+    init: async () => undefined,
+    acquireConnection: async () => connection,
+    beginTransaction: noTransactions,
+    commitTransaction: noTransactions,
+    rollbackTransaction: noTransactions,
+    releaseConnection: async () => undefined,
+    destroy: async () => {
+      closing = true;
+      await Promise.all(
+        pool.map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              t.worker.once('exit', () => resolve());
+              t.worker.postMessage('close');
+            }),
+        ),
+      );
+    },
+  };
+  const dialect: Dialect = {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => driver,
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+  return new Kysely<DB>({ dialect });
+}
+
+function failAll(thread: Thread, err: unknown): void {
+  for (const p of thread.pending.values()) p.reject(err);
+  thread.pending.clear();
+}

@@ -1,0 +1,259 @@
+import { CompiledQuery, type RawBuilder, sql } from 'kysely';
+import type { Effect } from '../domain/balance.js';
+import type { Actor, LedgerWrite, TransactionType } from '../domain/types.js';
+import type { Trx } from '../db/committer.js';
+import { dialectOf } from '../db/dialect-of.js';
+import { type CustomerRecord, toCustomer } from '../db/queries/customers.js';
+import { toTransaction } from '../db/queries/transactions.js';
+import { prepared, PREPARED_SQL } from '../db/prepared.js';
+import type { TransactionRow } from '../db/schema.js';
+
+/**
+ * The write path: the only code that inserts into the ledger (`transactions`) or moves a
+ * customer's cached totals (`balance`, `lifetime_points`). Every writer — single adjustments,
+ * resets and reversals, bulk and revert chunks, the seed, and later imports, expiry and
+ * redemptions — appends through one of its two forms, so an effect that must accompany every
+ * ledger row (tier moves, expiry lots, outbox rows) is added here once, in the writer's transaction:
+ *  - appendLedgerRow: one row for one locked customer (the hot path: prepared statements, group commit);
+ *  - appendLedgerRows: a chunk's rows, set-based (never a statement per customer).
+ * Both are built from one description of the row, LedgerRow: a column added to the ledger fails
+ * to compile at every writer until it supplies it.
+ */
+
+/** Every column of a ledger row but its id. */
+export type LedgerRow = Omit<TransactionRow, 'id'>;
+
+/** Column order of every INSERT, with each column's SQL type (for casts of bound values). */
+const LEDGER_COLUMNS = {
+  store_id: 'bigint',
+  customer_id: 'bigint',
+  type: 'text',
+  points: 'bigint',
+  tier_points: 'bigint',
+  balance_after: 'bigint',
+  reason: 'text',
+  customer_message: 'text',
+  visible_to_customer: 'integer',
+  actor_type: 'text',
+  actor_id: 'bigint',
+  actor_name: 'text',
+  job_id: 'bigint',
+  reverses_id: 'bigint',
+  reference: 'text',
+  idempotency_key: 'text',
+  created_at: 'bigint',
+} as const satisfies Record<keyof LedgerRow, string>;
+const COLUMNS = Object.keys(LEDGER_COLUMNS) as (keyof LedgerRow)[];
+
+/**
+ * Ledger rows that count as the customer's own activity, which `lastActivityAt` (and the
+ * "inactive since" filters and inactivity expiry) are about. Staff adjustments, resets,
+ * reversals, imports and expiry are not the customer's doing.
+ */
+export const CUSTOMER_ACTIVITY: readonly TransactionType[] = ['redemption'];
+const ACTIVITY_SQL = sql.raw(CUSTOMER_ACTIVITY.map((t) => `'${t}'`).join(', '));
+
+/** What a single write says about its row; the rest comes from the customer, the effect and the actor. */
+export interface RowFields {
+  type: TransactionType;
+  reason: string;
+  customerMessage: string | null;
+  visibleToCustomer: boolean;
+  reversesId?: number | null;
+  reference?: string | null;
+  idempotencyKey?: string | null;
+}
+
+/**
+ * PostgreSQL: the guarded UPDATE and the ledger INSERT as one statement (one round trip); the row
+ * is written only if the guard matched. `created_at` is the database's clock when the row is
+ * written under the customer's lock, so times follow commit order per customer whichever app
+ * server wrote them.
+ */
+const PG_BOUND = COLUMNS.filter((c) => c !== 'created_at');
+const APPEND_ONE_PG = `WITH applied AS (
+  UPDATE customers SET balance = balance + $1, lifetime_points = lifetime_points + $2,
+                       last_activity_at = CASE WHEN $3::boolean THEN (extract(epoch from clock_timestamp()) * 1000)::bigint ELSE last_activity_at END
+  WHERE store_id = $4 AND id = $5 AND balance + $1 >= 0 RETURNING id)
+INSERT INTO transactions (${[...PG_BOUND, 'created_at'].join(', ')})
+SELECT ${PG_BOUND.map((c, i) => `$${i + 6}::${LEDGER_COLUMNS[c]}`).join(', ')}, (extract(epoch from clock_timestamp()) * 1000)::bigint
+FROM applied RETURNING id, created_at`;
+PREPARED_SQL.add(APPEND_ONE_PG);
+
+const applyOneSqlite = prepared(
+  (db, points: number, tierPoints: number, activityAt: number | null, storeId: number, id: number) =>
+    db
+      .updateTable('customers')
+      .set((eb) => ({
+        balance: eb('balance', '+', points),
+        lifetime_points: eb('lifetime_points', '+', tierPoints),
+        last_activity_at: sql<number>`coalesce(${activityAt}, last_activity_at)`,
+      }))
+      .where('store_id', '=', storeId)
+      .where('id', '=', id)
+      .where(sql<boolean>`balance + ${points} >= 0`)
+      .returning('id'),
+);
+
+const insertOneSqlite = prepared((db, ...values: unknown[]) =>
+  db
+    .insertInto('transactions')
+    .values(Object.fromEntries(COLUMNS.map((c, i) => [c, values[i]])) as LedgerRow)
+    .returning('id'),
+);
+
+/**
+ * Appends one planned row for one customer: moves the cached totals — guarded again in SQL,
+ * `balance + points >= 0`, so even a wrong plan cannot drive a balance negative — and inserts
+ * the ledger row, in the caller's transaction.
+ *
+ * @example const effect = planChange(totals, 500, { affectsTier: true });
+ *          await appendLedgerRow(trx, customer, effect, { type: 'adjustment', reason, customerMessage: null, visibleToCustomer: true }, actor);
+ *
+ * Needs: a transaction in which `customer` was read with lockCustomer (its row lock on PostgreSQL,
+ * the write lock on SQLite). It can throw: Error('concurrent balance change') if the guard fails,
+ * which the lock rules out.
+ */
+export async function appendLedgerRow(
+  trx: Trx,
+  customer: CustomerRecord,
+  effect: Effect,
+  fields: RowFields,
+  actor: Actor,
+): Promise<LedgerWrite> {
+  const activity = CUSTOMER_ACTIVITY.includes(fields.type);
+  const row: LedgerRow = {
+    store_id: customer.store_id,
+    customer_id: customer.id,
+    type: fields.type,
+    points: effect.points,
+    tier_points: effect.tierPoints,
+    balance_after: effect.balanceAfter,
+    reason: fields.reason,
+    customer_message: fields.customerMessage,
+    visible_to_customer: fields.visibleToCustomer ? 1 : 0,
+    actor_type: actor.type,
+    actor_id: actor.id,
+    actor_name: actor.name,
+    job_id: null,
+    reverses_id: fields.reversesId ?? null,
+    reference: fields.reference ?? null,
+    idempotency_key: fields.idempotencyKey ?? null,
+    created_at: Date.now(),
+  };
+  let written: TransactionRow | undefined;
+  if (dialectOf(trx) === 'postgres') {
+    const params = [effect.points, effect.tierPoints, activity, row.store_id, row.customer_id, ...PG_BOUND.map((c) => row[c])];
+    const result = await trx.executeQuery<{ id: number; created_at: number }>(CompiledQuery.raw(APPEND_ONE_PG, params));
+    const [r] = result.rows;
+    written = r ? { ...row, id: r.id, created_at: Number(r.created_at) } : undefined;
+  } else if ((await applyOneSqlite(trx, effect.points, effect.tierPoints, activity ? row.created_at : null, row.store_id, row.customer_id)).length === 1) {
+    const [{ id }] = await insertOneSqlite(trx, ...COLUMNS.map((c) => row[c]));
+    written = { ...row, id };
+  }
+  if (!written) throw new Error(`concurrent balance change on customer ${customer.id}`);
+  const updated: CustomerRecord = {
+    ...customer,
+    balance: effect.balanceAfter,
+    lifetime_points: effect.lifetimeAfter,
+    last_activity_at: activity ? written.created_at : customer.last_activity_at,
+  };
+  return { transaction: toTransaction(written), customer: toCustomer(updated) };
+}
+
+/** A column's value for every source row: an SQL expression over the source aliases, or one value for all. */
+export type ColumnSql = RawBuilder<unknown> | string | number | null;
+export type LedgerRowSql = { [K in keyof LedgerRow]: ColumnSql };
+
+/** The rows of one chunk, described over source rows: customers `c` (and whatever `join` adds). */
+export interface RowSet {
+  /** The chunk's customers, as a condition on `c` (the customers table); locked for the write on PostgreSQL. */
+  customers: RawBuilder<boolean>;
+  /** More source tables joined to `c`, e.g. sql`JOIN transactions o ON o.customer_id = c.id`. */
+  join?: RawBuilder<unknown>;
+  /** Which source rows become ledger rows: the rule's guard (see src/domain/balance-sql.ts). */
+  where: RawBuilder<boolean>;
+  row: LedgerRowSql;
+  /** Source rows the rule refuses, reported in the job's error report instead (never clamped). */
+  skipped?: { jobId: number; where: RawBuilder<boolean>; code: RawBuilder<string>; message: RawBuilder<string> };
+}
+
+export interface Appended {
+  /** Ledger rows written. */
+  rows: number;
+  /** Σ points of those rows. */
+  points: number;
+  /** Source rows reported as skipped. */
+  skipped: number;
+}
+
+/**
+ * Appends a chunk's ledger rows set-based: one INSERT … SELECT of the rows and one UPDATE of the
+ * cached totals of their customers (by Σ points and Σ tier points per customer, so a source may
+ * give a customer several rows), plus the skipped-rows report. PostgreSQL runs it all as one
+ * statement whose first step locks the chunk's customers (FOR UPDATE), so concurrent single
+ * writes wait for the chunk instead of slipping between its steps; SQLite's chunk transaction is
+ * the only writer, and the rows it inserts are those above the ledger's highest id before it.
+ *
+ * @example await appendLedgerRows(trx, { customers: sql`c.store_id = 1 AND c.id BETWEEN 1 AND 1000`,
+ *            where: change.applies, row: { …, points: change.points, balance_after: change.balanceAfter, … } })
+ *
+ * Needs: a transaction (a job chunk's).
+ */
+export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended> {
+  const dialect = dialectOf(trx);
+  const values = sql.join(COLUMNS.map((c) => cast(set.row[c], LEDGER_COLUMNS[c])));
+  const join = set.join ?? sql``;
+  const skipSelect = set.skipped
+    ? sql`SELECT ${set.skipped.jobId}, c.store_id, c.id, ${set.skipped.code}, ${set.skipped.message}, ${cast(set.row.created_at, 'bigint')}
+          FROM c ${join} WHERE ${set.skipped.where}`
+    : undefined;
+  const insertRows = sql`INSERT INTO transactions (${sql.raw(COLUMNS.join(', '))}) SELECT ${values} FROM c ${join} WHERE ${set.where}`;
+  const perCustomer = (from: RawBuilder<unknown>) => sql`
+    SELECT customer_id, sum(points) AS p, sum(tier_points) AS tp, count(*) AS n,
+           max(CASE WHEN type IN (${ACTIVITY_SQL}) THEN created_at END) AS act
+    FROM ${from} GROUP BY customer_id`;
+  const totals = sql`balance = u.balance + s.p, lifetime_points = u.lifetime_points + s.tp,
+    last_activity_at = CASE WHEN s.act IS NOT NULL AND (u.last_activity_at IS NULL OR s.act > u.last_activity_at) THEN s.act ELSE u.last_activity_at END`;
+
+  if (dialect === 'postgres') {
+    const { rows } = await sql<{ rows: number; points: number; skipped: number }>`
+      WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
+      skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
+      ins AS (${insertRows} RETURNING customer_id, points, tier_points, type, created_at),
+      s AS (${perCustomer(sql`ins`)}),
+      upd AS (UPDATE customers u SET ${totals} FROM s WHERE u.id = s.customer_id RETURNING s.n, s.p)
+      SELECT coalesce(sum(n), 0) AS rows, coalesce(sum(p), 0) AS points, (SELECT count(*) FROM skip) AS skipped FROM upd`.execute(trx);
+    return { rows: Number(rows[0].rows), points: Number(rows[0].points), skipped: Number(rows[0].skipped) };
+  }
+
+  // SQLite: `c` is the customers table under the same alias, restricted to the chunk.
+  const from = (q: RawBuilder<unknown>) => sql`WITH c AS (SELECT * FROM customers c WHERE ${set.customers}) ${q}`;
+  let skipped = 0;
+  if (skipSelect) {
+    const r = await from(sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect}`).execute(trx);
+    skipped = Number(r.numAffectedRows ?? 0);
+  }
+  const before = await sql<{ id: number }>`SELECT coalesce(max(id), 0) AS id FROM transactions`.execute(trx);
+  const mark = Number(before.rows[0].id);
+  const inserted = await from(insertRows).execute(trx);
+  const rows = Number(inserted.numAffectedRows ?? 0);
+  if (rows === 0) return { rows, points: 0, skipped };
+  const added = sql`(SELECT * FROM transactions WHERE id > ${mark})`;
+  await sql`UPDATE customers AS u SET ${totals} FROM (${perCustomer(added)}) AS s WHERE u.id = s.customer_id`.execute(trx);
+  const sum = await sql<{ p: number }>`SELECT coalesce(sum(points), 0) AS p FROM transactions WHERE id > ${mark}`.execute(trx);
+  return { rows, points: Number(sum.rows[0].p), skipped };
+}
+
+/** A bound value typed for PostgreSQL (an untyped parameter in a SELECT list would be text). */
+function cast(value: ColumnSql, type: string): RawBuilder<unknown> {
+  if (value !== null && typeof value === 'object') return value;
+  return sql`CAST(${value} AS ${sql.raw(type)})`;
+}
+
+/** The database's clock, in epoch milliseconds, for rows a chunk writes. */
+export function nowSql(trx: Trx): RawBuilder<number> {
+  return dialectOf(trx) === 'postgres'
+    ? sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`
+    : sql<number>`${Date.now()}`;
+}
