@@ -2,7 +2,7 @@ import type { Migration } from 'kysely';
 import type { Dialect } from './helpers.js';
 import * as m0001 from './0001_core_ledger.js';
 import * as m0002 from './0002_jobs_and_outbox.js';
-import * as m0003 from './0003_job_inputs_and_type_index.js';
+import * as m0003 from './0003_job_kinds.js';
 
 /**
  * The ordered list of migrations. Never edit or rename one after it has shipped:
@@ -12,6 +12,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_core_ledger': { up: m0001.up(dialect) },
     '0002_jobs_and_outbox': { up: m0002.up(dialect) },
-    '0003_job_inputs_and_type_index': { up: m0003.up(dialect) },
+    '0003_job_kinds': { up: m0003.up(dialect) },
   };
 }

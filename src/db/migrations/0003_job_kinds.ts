@@ -5,8 +5,7 @@ import type { Dialect } from './helpers.js';
  * Jobs as kinds of a registry: a job's large inputs (a list of up to 100,000 customer ids) move
  * out of `jobs.params`, so lists of jobs and progress streams never read them; `jobs.state` keeps
  * a kind's own progress between chunks (which phase, how far); a failed or cancelled revert no
- * longer blocks a new revert of the same job. The store-wide log filtered by type gets a keyset
- * index of its own instead of walking every row of the store.
+ * longer blocks a new revert of the same job.
  */
 export function up(dialect: Dialect) {
   return async (db: Kysely<any>): Promise<void> => {
@@ -25,6 +24,5 @@ export function up(dialect: Dialect) {
       .unique()
       .where(sql<boolean>`reverts_job_id IS NOT NULL AND status IN ('queued', 'running', 'completed')`)
       .execute();
-    await db.schema.createIndex('transactions_store_type').on('transactions').columns(['store_id', 'type', 'id']).execute();
   };
 }
