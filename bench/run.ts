@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Dialect } from '../src/db/migrations/helpers.js';
 import { benchBulk } from './bulk.js';
+import { contention } from './contention.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
 
@@ -47,7 +48,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);

@@ -28,7 +28,7 @@ export function apiKeyAuth(ctx: AppContext) {
     const now = Date.now();
     let hit = cache.get(hash);
     if (!hit || hit.expires < now) {
-      hit = { principal: await authenticateApiKey(ctx.database.read, key), expires: now + TTL_MS };
+      hit = { principal: await authenticateApiKey(ctx.database.db, key), expires: now + TTL_MS };
       if (cache.size >= MAX_ENTRIES) cache.clear();
       cache.set(hash, hit);
     }

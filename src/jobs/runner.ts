@@ -29,6 +29,7 @@ export interface RunnerOptions {
 type Outcome = 'progress' | 'finished' | 'busy';
 
 const MIN_CHUNK = 100;
+const FIRST_CHUNK = 1_000;
 const RETRY_DELAY_MS = 250;
 const MAX_RETRY_DELAY_MS = 10_000;
 
@@ -56,6 +57,8 @@ export class JobRunner {
   readonly #opts: Required<Omit<RunnerOptions, 'afterChunk'>> & Pick<RunnerOptions, 'afterChunk'>;
   /** Current chunk size per job (adapted to chunkMs). */
   readonly #sizes = new Map<number, number>();
+  /** Moving average of ms per item, per job and phase (a selection step costs less than an apply step). */
+  readonly #perItem = new Map<string, number>();
   /** When each store may have its next turn (rate cap), and when a failing job may be retried. */
   readonly #notBefore = new Map<string, number>();
   readonly #failures = new Map<number, number>();
@@ -70,7 +73,7 @@ export class JobRunner {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
     // SQLite: a chunk holds the database's only write lock, so it is kept short; PostgreSQL locks
     // just the chunk's customers, and longer chunks spend less on their fixed costs.
-    const chunkMs = dialectOf(db) === 'postgres' ? 1000 : 60;
+    const chunkMs = dialectOf(db) === 'postgres' ? 1000 : 40;
     this.#opts = { chunkSize: 10_000, chunkMs, ratePerStore: 0, idleMs: 500, maxAttempts: 3, ...given };
   }
 
@@ -135,12 +138,20 @@ export class JobRunner {
 
   /** Runs one chunk of a job (in its own transaction), recording a failure if it throws. */
   async runChunk(id: number, storeId: number): Promise<Outcome> {
-    const size = this.#sizes.get(id) ?? this.#opts.chunkSize;
+    // A job starts small: its first chunk measures how many items fit in chunkMs.
+    const size = this.#sizes.get(id) ?? Math.min(this.#opts.chunkSize, FIRST_CHUNK);
     const started = performance.now();
     let outcome: Outcome;
     let items = 0;
+    let phase = '';
     try {
-      outcome = await this.committer.run((trx) => this.#chunk(trx, id, size, (n) => (items = n)));
+      const counted = await this.#countIfStarting(id);
+      outcome = await this.committer.run((trx) =>
+        this.#chunk(trx, id, size, counted, (n, p) => {
+          items = n;
+          phase = p;
+        }),
+      );
     } catch (err) {
       await this.#failed(id, err);
       return 'progress';
@@ -149,10 +160,11 @@ export class JobRunner {
     this.#opts.afterChunk?.();
     if (outcome === 'finished') {
       this.#sizes.delete(id);
+      for (const key of this.#perItem.keys()) if (key.startsWith(`${id}:`)) this.#perItem.delete(key);
       return outcome;
     }
     if (outcome === 'progress') {
-      this.#adapt(id, size, performance.now() - started);
+      this.#adapt(id, phase, size, performance.now() - started);
       if (this.#opts.ratePerStore > 0) {
         const key = `store:${storeId}`;
         const from = Math.max(this.#notBefore.get(key) ?? 0, Date.now());
@@ -173,11 +185,17 @@ export class JobRunner {
     }
   }
 
-  #adapt(id: number, size: number, ms: number): void {
-    const target = this.#opts.chunkMs;
-    let next = size;
-    if (ms > target * 1.5) next = Math.floor(size * Math.max(0.25, target / ms));
-    else if (ms < target / 2) next = Math.ceil(size * 1.5);
+  /**
+   * Sizes the job's next chunk to last about chunkMs, from a moving average of the time per item
+   * (a single slow chunk — a checkpoint, a busy core — does not halve the next one).
+   */
+  #adapt(id: number, phase: string, size: number, ms: number): void {
+    const perItem = ms / Math.max(size, 1);
+    const key = `${id}:${phase}`;
+    const average = this.#perItem.get(key);
+    const smoothed = average === undefined ? perItem : average * 0.7 + perItem * 0.3;
+    this.#perItem.set(key, smoothed);
+    const next = Math.round(this.#opts.chunkMs / Math.max(smoothed, 1e-6));
     this.#sizes.set(id, Math.min(this.#opts.chunkSize, Math.max(Math.min(MIN_CHUNK, this.#opts.chunkSize), next)));
   }
 
@@ -194,7 +212,15 @@ export class JobRunner {
     });
   }
 
-  async #chunk(trx: Trx, id: number, size: number, count: (n: number) => void): Promise<Outcome> {
+  /** The kind's count of a queued job's items, read outside the chunk's transaction (see JobKindSpec.count). */
+  async #countIfStarting(id: number): Promise<number> {
+    const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!job || job.status !== 'queued' || job.cancel_requested === 1) return 0;
+    const kind = jobKind(job.kind);
+    return kind.count ? kind.count(this.db, job, kind.decode(JSON.parse(job.params) as Record<string, unknown>)) : 0;
+  }
+
+  async #chunk(trx: Trx, id: number, size: number, counted: number, count: (items: number, phase: string) => void): Promise<Outcome> {
     const job = await lockJob(trx, id);
     if (!job) return 'busy';
     if (job.status !== 'queued' && job.status !== 'running') return 'finished';
@@ -206,14 +232,15 @@ export class JobRunner {
     const kind = jobKind(job.kind);
     const params = kind.decode(JSON.parse(job.params) as Record<string, unknown>);
     if (job.status === 'queued') await refreshPlannerStatistics(trx);
-    const r: ChunkResult = await kind.chunk(trx, job, params, job.state === null ? null : JSON.parse(job.state), size);
-    count(r.processed);
+    const state: unknown = job.state === null ? null : JSON.parse(job.state);
+    const r: ChunkResult = await kind.chunk(trx, job, params, state, size);
+    count(r.processed, String((state as { phase?: unknown } | null)?.phase ?? ''));
     const next: JobRow = {
       ...job,
       status: 'running',
       cursor: r.cursor,
       state: JSON.stringify(r.state ?? null),
-      total: job.total + r.total,
+      total: job.total + r.total + (job.status === 'queued' ? counted : 0),
       processed: job.processed + r.processed,
       succeeded: job.succeeded + r.succeeded,
       skipped: job.skipped + r.skipped,

@@ -26,7 +26,11 @@ import {
 type Paging = { limit: number; cursor?: string };
 
 export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const db = ctx.database.read;
+  // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
+  // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
+  // previews) run on the reader threads, so a costly one never holds up another store.
+  const byKey = ctx.database.db;
+  const scans = ctx.database.read;
 
   app.post<{ Body: NewCustomer }>('/v1/customers', {
     schema: {
@@ -49,7 +53,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
     handler: async (req) => {
       const { limit, cursor, ...filter } = req.query;
-      return listCustomers(db, principal(req).storeId, filter, pageRequest(limit, cursor));
+      return listCustomers(scans, principal(req).storeId, filter, pageRequest(limit, cursor));
     },
   });
 
@@ -60,7 +64,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       params: idParams,
       response: { 200: { $ref: 'Customer#' }, 404: { $ref: 'Error#' }, ...commonErrors },
     },
-    handler: (req) => getCustomer(db, principal(req).storeId, req.params.id),
+    handler: (req) => getCustomer(byKey, principal(req).storeId, req.params.id),
   });
 
   app.post<{ Params: { id: number }; Body: Omit<AdjustPoints, 'customerId'> & { expiresAt?: string; availableAt?: string } }>(
@@ -119,8 +123,8 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
     handler: async (req) => {
       const { storeId } = principal(req);
-      await getCustomer(db, storeId, req.params.id);
-      return listTransactions(db, storeId, { customerId: req.params.id }, pageRequest(req.query.limit, req.query.cursor));
+      await getCustomer(byKey, storeId, req.params.id);
+      return listTransactions(byKey, storeId, { customerId: req.params.id }, pageRequest(req.query.limit, req.query.cursor));
     },
   });
 
@@ -144,7 +148,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
         ...commonErrors,
       },
     },
-    handler: (req) => balanceAt(db, principal(req).storeId, req.params.id, req.query.at ?? new Date().toISOString()),
+    handler: (req) => balanceAt(byKey, principal(req).storeId, req.params.id, req.query.at ?? new Date().toISOString()),
   });
 };
 

@@ -16,7 +16,11 @@ import type { JobEventStreams } from '../sse.js';
 const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, required: ['job'] } as const;
 
 export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventStreams }> = async (app, { ctx, streams }) => {
-  const db = ctx.database.read;
+  // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
+  // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
+  // previews) run on the reader threads, so a costly one never holds up another store.
+  const byKey = ctx.database.db;
+  const scans = ctx.database.read;
   /** Wakes the worker once the job's transaction has committed (not inside it: it would find nothing). */
   const queued = async (sent: Promise<FastifyReply>): Promise<FastifyReply> => {
     const reply = await sent;
@@ -35,7 +39,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
     handler: async (req, reply) => {
       const { storeId, actor } = principal(req);
-      if (req.body.dryRun) return reply.send({ preview: await previewBulk(db, storeId, req.body) });
+      if (req.body.dryRun) return reply.send({ preview: await previewBulk(scans, storeId, req.body) });
       return queued(sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => ({ job })));
     },
   });
@@ -53,7 +57,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
         ...commonErrors,
       },
     },
-    handler: (req) => listJobs(db, principal(req).storeId, pageRequest(req.query.limit, req.query.cursor)),
+    handler: (req) => listJobs(scans, principal(req).storeId, pageRequest(req.query.limit, req.query.cursor)),
   });
 
   app.get<{ Params: { id: number } }>('/v1/jobs/:id', {
@@ -63,7 +67,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       params: idParams,
       response: { 200: { $ref: 'Job#' }, 404: { $ref: 'Error#' }, ...commonErrors },
     },
-    handler: (req) => getJob(db, principal(req).storeId, req.params.id),
+    handler: (req) => getJob(byKey, principal(req).storeId, req.params.id),
   });
 
   app.get<{ Params: { id: number } }>('/v1/jobs/:id/events', {
@@ -75,8 +79,8 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
     handler: async (req, reply) => {
       const { storeId } = principal(req);
-      const first = await getJob(db, storeId, req.params.id);
-      return streams.stream(req, reply, first, () => getJob(db, storeId, req.params.id));
+      const first = await getJob(byKey, storeId, req.params.id);
+      return streams.stream(req, reply, first, () => getJob(byKey, storeId, req.params.id));
     },
   });
 
@@ -118,12 +122,12 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
     handler: async (req, reply) => {
       const { storeId } = principal(req);
-      const job = await getJob(db, storeId, req.params.id);
+      const job = await getJob(byKey, storeId, req.params.id);
       const byLine = job.kind === 'import';
       const header = byLine ? ['line', 'column', 'code', 'message'] : ['customerId', 'code', 'message'];
       async function* rows() {
         yield header;
-        for await (const e of streamJobErrors(db, storeId, job.id)) {
+        for await (const e of streamJobErrors(scans, storeId, job.id)) {
           yield byLine
             ? [e.line ?? '', escapeCsvCell(e.column ?? ''), e.code, escapeCsvCell(e.message)]
             : [e.customerId ?? '', e.code, escapeCsvCell(e.message)];

@@ -13,7 +13,8 @@ import { commonErrors, idempotencyHeader, idParams, ledgerWriteSchema, pageSchem
 import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../schemas/customers.js';
 
 export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const db = ctx.database.read;
+  // The log and its exports scan: they run on the reader threads (see customers.ts).
+  const scans = ctx.database.read;
 
   app.get<{ Querystring: TransactionFilter & { limit: number; cursor?: string } }>('/v1/transactions', {
     schema: {
@@ -24,7 +25,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     },
     handler: (req) => {
       const { limit, cursor, ...filter } = req.query;
-      return listTransactions(db, principal(req).storeId, filter, pageRequest(limit, cursor));
+      return listTransactions(scans, principal(req).storeId, filter, pageRequest(limit, cursor));
     },
   });
 
@@ -37,7 +38,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       response: { 200: { description: 'CSV with a header row', type: 'string' }, ...commonErrors },
     },
     handler: async (req, reply) => {
-      const rows = streamTransactions(db, principal(req).storeId, req.query);
+      const rows = streamTransactions(scans, principal(req).storeId, req.query);
       // Pull the first row before answering, so a bad filter is still a JSON error, not a broken CSV.
       const first = await rows.next();
       const csv = Readable.from(transactionCsvRows(first, rows)).pipe(stringify());

@@ -25,9 +25,6 @@ export type BulkParams = Omit<BulkPlan, 'selection'> & { selection: StoredSelect
  */
 type BulkState = { phase: 'select'; after: number } | { phase: 'apply' };
 
-/** How much further a selection step reaches than an apply step: it only reads and records ids. */
-const SELECT_STEP_FACTOR = 5;
-
 export const bulkAdjustmentKind: JobKindSpec<BulkParams> = {
   kind: 'bulk_adjustment',
   version: 1,
@@ -56,11 +53,16 @@ export const bulkAdjustmentKind: JobKindSpec<BulkParams> = {
 
   async chunk(trx, job, params, state, size) {
     const s = (state as BulkState | null) ?? initialState(job, params.selection);
-    if (s.phase === 'select') return selectStep(trx, job, params.selection, s.after, size * SELECT_STEP_FACTOR);
-    const applied = await applyStep(trx, job, params, size);
-    // Everyone: the job is about every customer up to the snapshot boundary, counted as it starts.
-    if (state === null) applied.total = await countUpTo(trx, job.store_id, job.snapshot_max_id);
-    return applied;
+    if (s.phase === 'select') return selectStep(trx, job, params.selection, s.after, size);
+    return applyStep(trx, job, params, size);
+  },
+
+  // Everyone: the job is about every customer up to the snapshot boundary, counted as it starts
+  // (a filter's or a list's customers are counted as the selection is fixed).
+  async count(db, job, params) {
+    if (!('all' in params.selection)) return 0;
+    const r = await sql<{ n: number }>`SELECT count(*) AS n FROM customers WHERE store_id = ${job.store_id} AND id <= ${job.snapshot_max_id}`.execute(db);
+    return Number(r.rows[0].n);
   },
 };
 
@@ -69,11 +71,6 @@ function fromV0(p: Record<string, unknown>): BulkParams {
   const plan = p as unknown as BulkPlan;
   const selection: StoredSelection = 'customerIds' in plan.selection ? { listed: plan.selection.customerIds.length } : plan.selection;
   return { ...plan, selection, customerMessage: plan.customerMessage ?? null };
-}
-
-async function countUpTo(trx: Trx, storeId: number, boundary: number): Promise<number> {
-  const r = await sql<{ n: number }>`SELECT count(*) AS n FROM customers WHERE store_id = ${storeId} AND id <= ${boundary}`.execute(trx);
-  return Number(r.rows[0].n);
 }
 
 function initialState(job: JobRow, selection: StoredSelection): BulkState {

@@ -28,19 +28,19 @@ export const revertKind: JobKindSpec<RevertPlan> = {
     return { ...p };
   },
 
-  async chunk(trx, job, plan, state, size) {
-    let total = 0;
-    if (state === null) {
-      const n = await sql<{ n: number }>`SELECT count(*) AS n FROM transactions WHERE job_id = ${plan.jobId}`.execute(trx);
-      total = Number(n.rows[0].n);
-    }
+  async count(db, _job, plan) {
+    const n = await sql<{ n: number }>`SELECT count(*) AS n FROM transactions WHERE job_id = ${plan.jobId}`.execute(db);
+    return Number(n.rows[0].n);
+  },
+
+  async chunk(trx, job, plan, _state, size) {
     const span = await sql<{ n: number; end: number | null }>`
       SELECT count(*) AS n, max(customer_id) AS end FROM (
         SELECT customer_id FROM transactions WHERE job_id = ${plan.jobId} AND customer_id > ${job.cursor}
         ORDER BY customer_id LIMIT ${size}) t`.execute(trx);
     const n = Number(span.rows[0].n);
     const end = n === 0 ? job.cursor : Number(span.rows[0].end);
-    const base = { ...NO_PROGRESS, total, state: { started: true }, cursor: end, last: n < size };
+    const base = { ...NO_PROGRESS, state: { started: true }, cursor: end, last: n < size };
     if (n === 0) return base;
     const range = sql`${job.cursor} AND o.customer_id <= ${end}`;
     const originals = sql`JOIN transactions o ON o.customer_id = c.id AND o.job_id = ${plan.jobId} AND o.store_id = ${job.store_id} AND o.customer_id > ${range}`;

@@ -46,6 +46,12 @@ export interface JobKindSpec<P> {
    * row locked), set-based. `state` is what the previous chunk returned (null at first).
    */
   chunk(trx: Trx, job: JobRow, params: P, state: unknown, size: number): Promise<ChunkResult>;
+  /**
+   * How many items a job about to start holds, when that takes a read of its own (counting a
+   * million customers): the runner asks it before the first chunk, outside any transaction, so
+   * the count never holds the write lock. The first chunk's result adds it to `total`.
+   */
+  count?(db: Reader, job: JobRow, params: P): Promise<number>;
   /** Whether a finished job of this kind can be undone by a revert job (its rows carry its job id). */
   revertible: boolean;
   /** The parameters as the API shows them (never a large list). */
