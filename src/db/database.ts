@@ -29,7 +29,7 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
  */
 export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number } = {}): Database {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20) });
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 20 });
     pool.on('connect', namePreparedStatements);
     // An idle connection that dies (a server restart) is dropped from the pool; without a
     // listener pg would turn it into an uncaught exception and stop the process.
@@ -38,7 +38,7 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: numb
     const location = url.replace(/\/\/[^@/]*@/, '//');
     return { db, dialect: 'postgres', location, close: () => db.destroy() };
   }
-  if (!url.startsWith('sqlite:')) throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got ${url})`);
+  if (!url.startsWith('sqlite:')) throw new Error('DATABASE_URL must start with sqlite: or postgres://');
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   const sqlite = openSqlite(file);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
@@ -142,8 +142,8 @@ export async function migrate(database: Database): Promise<void> {
 }
 
 /** Opens and migrates: what every command that touches the database does first. */
-export async function connect(url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL): Promise<Database> {
-  const database = openDatabase(url);
+export async function connect(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number } = {}): Promise<Database> {
+  const database = openDatabase(url, opts);
   try {
     await migrate(database);
   } catch (err) {

@@ -12,3 +12,20 @@ export function violatedUniqueOn(err: unknown, column: string): boolean {
   const { constraint, message } = (err ?? {}) as { constraint?: string; message?: string };
   return isUniqueViolation(err) && (constraint ?? message ?? '').includes(column);
 }
+
+const LOST_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03']);
+
+/**
+ * Whether a driver error means the database cannot be reached or cannot take writes right now
+ * (retry later), not that the request was wrong: pg connection failures (refused, reset, the
+ * server terminating the session, SQLSTATE class 08 and 57P01–57P03), and SQLite's full or
+ * failing disk (SQLITE_FULL, SQLITE_IOERR*).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (LOST_CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) return true;
+  }
+  return typeof message === 'string' && /Connection terminated|connection ended unexpectedly|Client has encountered a connection error/i.test(message);
+}
