@@ -2,13 +2,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
-import { serve } from '../http/server.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { runWorkers, serve } from '../main/serve.js';
 import { seedCustomers } from '../ledger/seed.js';
 import { createStore } from '../ledger/stores.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
-import { runnerOptionsFromEnv, startWorkers } from '../jobs/workers.js';
 
 function int(name: string, min = 0) {
   return (value: string): number => {
@@ -20,7 +20,8 @@ function int(name: string, min = 0) {
 
 /** Opens the database named by DATABASE_URL (migrating it), runs fn, closes it. */
 async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
-  const database = await connect();
+  const config = loadConfig();
+  const database = await connect(config.databaseUrl, { poolSize: config.pgPoolSize });
   try {
     return await fn(database);
   } finally {
@@ -34,35 +35,19 @@ export function program(): Command {
   cli
     .command('serve')
     .description('serve the API (and the job worker)')
-    .option('--port <port>', 'port', int('port'), Number(process.env.PORT ?? 3000))
-    .option('--host <host>', 'interface', process.env.HOST ?? '127.0.0.1')
+    .option('--port <port>', 'port (default PORT, else 3000)', int('port'))
+    .option('--host <host>', 'interface (default HOST, else 127.0.0.1)')
     .option('--no-worker', 'do not run the job worker in this process')
-    .action(async (opts: { port: number; host: string; worker: boolean }) => {
-      const limit = process.env.RATE_LIMIT_PER_MINUTE;
-      await serve({
-        port: opts.port,
-        host: opts.host,
-        rateLimitPerMinute: limit === undefined ? 6000 : Number(limit),
-        worker: opts.worker,
-      });
+    .action(async (opts: { port?: number; host?: string; worker: boolean }) => {
+      const config = loadConfig();
+      await serve({ ...config, port: opts.port ?? config.port, host: opts.host ?? config.host }, { worker: opts.worker });
     });
 
   cli
     .command('worker')
     .description('run the job worker alone (several may share the jobs of one PostgreSQL database)')
     .action(async () => {
-      const database = await connect();
-      const log = (msg: string, extra?: Record<string, unknown>) =>
-        process.stderr.write(`${new Date().toISOString()} ${msg} ${extra ? JSON.stringify(extra) : ''}\n`);
-      const workers = startWorkers(database, runnerOptionsFromEnv(), log);
-      log('worker started', { database: database.dialect });
-      const stop = async () => {
-        await workers.stop();
-        await database.close();
-        process.exit(0);
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      await runWorkers(loadConfig());
     });
 
   const jobs = cli.command('jobs').description('background jobs');
@@ -141,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (err) {
     const message = err instanceof DomainError ? `${err.code}: ${err.message}` : (err as Error).message;
-    process.stderr.write(`tally: ${message}\n`);
-    process.exitCode = err instanceof DomainError ? 2 : 1;
+    process.stderr.write(`tally: ${err instanceof ConfigError ? 'configuration: ' : ''}${message}\n`);
+    process.exitCode = err instanceof DomainError || err instanceof ConfigError ? 2 : 1;
   }
 }

@@ -42,19 +42,30 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
  * Opens the database named by a URL: `sqlite:PATH` (`sqlite::memory:` for a throw-away one)
  * or `postgres://user@host:port/db`.
  */
-export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: number; readerThreads?: number; writeGate?: Int32Array } = {}): Database {
+export interface OpenOptions {
+  poolSize?: number;
+  /** PostgreSQL: the longest a statement may run, and a session may sit idle in a transaction. */
+  statementTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+  /** SQLite: reader threads of this process. */
+  readerThreads?: number;
+  /** SQLite: the write gate shared with the process's other threads (see committer.ts). */
+  writeGate?: Int32Array;
+}
+
+export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {}): Database {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({
       connectionString: url,
-      max: opts.poolSize ?? Number(process.env.PG_POOL_SIZE ?? 20),
+      max: opts.poolSize ?? 20,
       // A dead peer (a failover, a cut network) is noticed by TCP keep-alive, and a hung or
       // stopped worker cannot hold its job's row lock (the lease) past these timeouts: the server
       // ends its transaction and another worker takes the job over.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
-      connectionTimeoutMillis: Number(process.env.PG_CONNECT_TIMEOUT_MS ?? 5_000),
-      statement_timeout: Number(process.env.PG_STATEMENT_TIMEOUT_MS ?? 60_000),
-      idle_in_transaction_session_timeout: Number(process.env.PG_IDLE_TX_TIMEOUT_MS ?? 60_000),
+      connectionTimeoutMillis: 5_000,
+      statement_timeout: opts.statementTimeoutMs ?? 60_000,
+      idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 60_000,
     });
     pool.on('connect', (client) => {
       namePreparedStatements(client);
@@ -69,7 +80,7 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: { poolSize?: numb
     const location = url.replace(/\/\/[^@/]*@/, '//');
     return { db, read: db, dialect: 'postgres', location, close: () => db.destroy() };
   }
-  if (!url.startsWith('sqlite:')) throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got ${url})`);
+  if (!url.startsWith('sqlite:')) throw new Error('DATABASE_URL must start with sqlite: or postgres://');
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   const sqlite = openSqlite(file);
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
@@ -180,8 +191,8 @@ export async function migrate(database: Database): Promise<void> {
 }
 
 /** Opens and migrates: what every command that touches the database does first. */
-export async function connect(url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL): Promise<Database> {
-  const database = openDatabase(url);
+export async function connect(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {}): Promise<Database> {
+  const database = openDatabase(url, opts);
   try {
     await migrate(database);
   } catch (err) {

@@ -13,22 +13,32 @@ export function violatedUniqueOn(err: unknown, column: string): boolean {
   return isUniqueViolation(err) && (constraint ?? message ?? '').includes(column);
 }
 
-const TRANSIENT_CODES = new Set([
-  // PostgreSQL: serialization failure, deadlock, lock not available, admin shutdown / crash / cannot connect now.
-  '40001', '40P01', '55P03', '57P01', '57P02', '57P03',
-  // Node sockets.
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND',
-  // SQLite: another connection holds the write lock.
-  'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED',
-]);
+const LOST_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03']);
 
 /**
- * Whether a database error is worth retrying as it is: a lost or refused connection, a
- * deadlock or serialization failure, a busy SQLite file. A job chunk that fails this way is
- * retried with backoff and not counted as the job's failure.
+ * Whether a driver error means the database cannot be reached or cannot take writes right now
+ * (retry later), not that the request was wrong: pg connection failures (refused, reset, the
+ * server terminating the session, SQLSTATE class 08 and 57P01–57P03), and SQLite's full or
+ * failing disk (SQLITE_FULL, SQLITE_IOERR*).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (LOST_CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) return true;
+  }
+  return typeof message === 'string' && /Connection terminated|connection ended unexpectedly|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message);
+}
+
+/** Conflicts that a retry of the same work resolves: serialization failure, deadlock, lock not available, a busy SQLite file. */
+const CONFLICT_CODES = new Set(['40001', '40P01', '55P03', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED']);
+
+/**
+ * Whether a database error is worth retrying as it is: the database unreachable for now, or a
+ * conflict with concurrent work. A job chunk that fails this way is retried with backoff and not
+ * counted as the job's failure.
  */
 export function isTransientDatabaseError(err: unknown): boolean {
-  const { code, message } = (err ?? {}) as { code?: string; message?: string };
-  if (code && (TRANSIENT_CODES.has(code) || code.startsWith('08'))) return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(message ?? '');
+  const code = (err as { code?: unknown } | null)?.code;
+  return isDatabaseUnavailable(err) || (typeof code === 'string' && CONFLICT_CODES.has(code));
 }

@@ -140,3 +140,23 @@ export class JobParamsError extends Error {
     super(`${kind} job parameters: ${message}`);
   }
 }
+
+export class DatabaseUnavailableError extends DomainError {
+  readonly code = 'database_unavailable';
+  constructor(readonly retryAfterSeconds = 5) {
+    super('The database cannot be reached right now; retry later');
+  }
+  override details() {
+    return { retryAfter: this.retryAfterSeconds };
+  }
+}
+
+/** Refusals of the HTTP layer itself (no service throws them): parsing, routing, media types. */
+export class RequestError extends DomainError {
+  constructor(
+    readonly code: 'invalid_json' | 'invalid_url' | 'not_found' | 'payload_too_large' | 'uri_too_long' | 'unsupported_media_type' | 'internal_error',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -17,13 +17,24 @@ export function withoutNul(value: string, field: string): string {
   return value;
 }
 
+/**
+ * Characters as the contract counts them: Unicode code points, as JSON Schema's maxLength (ajv)
+ * does, so "😀" is one character in the schema and in the domain (String.length says 2).
+ */
+export function codePoints(value: string): number {
+  let n = 0;
+  for (const _ of value) n++;
+  return n;
+}
+
 /** Trims a required reason and checks it is 3–500 characters. */
 export function validReason(reason: unknown, field = 'reason'): string {
   if (typeof reason !== 'string') throw new ValidationError(`${field} is required`, field);
   const trimmed = withoutNul(reason, field).trim();
-  if (trimmed.length < REASON_MIN || trimmed.length > REASON_MAX) {
+  const length = codePoints(trimmed);
+  if (length < REASON_MIN || length > REASON_MAX) {
     throw new ValidationError(
-      `${field} must be ${REASON_MIN}–${REASON_MAX} characters after trimming (got ${trimmed.length})`,
+      `${field} must be ${REASON_MIN}–${REASON_MAX} characters after trimming (got ${length})`,
       field,
     );
   }
@@ -36,8 +47,8 @@ export function optionalText(value: unknown, field: string, max: number): string
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`, field);
   const trimmed = withoutNul(value, field).trim();
   if (trimmed.length === 0) return null;
-  if (trimmed.length > max) {
-    throw new ValidationError(`${field} must be at most ${max} characters (got ${trimmed.length})`, field);
+  if (codePoints(trimmed) > max) {
+    throw new ValidationError(`${field} must be at most ${max} characters (got ${codePoints(trimmed)})`, field);
   }
   return trimmed;
 }
@@ -64,12 +75,28 @@ export function validEmail(value: unknown, field = 'email'): string | null {
   return email.toLowerCase();
 }
 
-/** Parses an ISO 8601 instant into epoch milliseconds. */
+const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2}))$/i;
+
+/**
+ * Parses an ISO 8601 instant into epoch milliseconds. It must carry a zone (`Z` or an offset:
+ * without one, Date.parse reads the server's local time) and name a real moment (Date.parse
+ * reads `2025-02-31` as 3 March).
+ *
+ * @example parseInstant('2025-03-01T12:00:00+01:00', 'from') === Date.UTC(2025, 2, 1, 11)
+ * It can throw: ValidationError.
+ */
 export function parseInstant(value: string, field: string): number {
+  const m = INSTANT_RE.exec(value);
+  const invalid = () =>
+    new ValidationError(`${field} must be an ISO 8601 date-time with a zone, e.g. 2025-03-01T12:00:00Z`, field);
+  if (!m) throw invalid();
+  const [year, month, day, hour, minute, second = 0] = m.slice(1, 7).map((v) => (v === undefined ? 0 : Number(v)));
+  const [offsetHours, offsetMinutes] = [Number(m[8] ?? 0), Number(m[9] ?? 0)];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) throw invalid();
+  if (offsetHours > 23 || offsetMinutes > 59) throw invalid();
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new ValidationError(`${field} must be an ISO 8601 date-time`, field);
-  }
+  if (Number.isNaN(ms)) throw invalid();
   return ms;
 }
 

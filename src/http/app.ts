@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { sql } from 'kysely';
-import { RateLimitedError } from '../domain/errors.js';
+import { DatabaseUnavailableError, RateLimitedError, RequestError } from '../domain/errors.js';
 import { hashApiKey } from '../ledger/stores.js';
 import { apiKeyAuth, bearerToken } from './auth.js';
 import type { AppContext } from './context.js';
@@ -24,6 +24,8 @@ export interface AppOptions {
 
 const BODY_LIMIT = 1024 * 1024;
 
+const pathOf = (url: string) => url.split('?')[0];
+
 /** Builds the HTTP app without listening (tests use it as is; server.ts listens). */
 export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -36,21 +38,23 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
       return typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // A malformed URL never reaches a route or the error handler: answer it in the contract's shape.
+    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
   });
   app.decorateRequest('principal', null);
   // JSON only; a text body to a JSON route is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } }),
-  );
+  app.setNotFoundHandler((req, reply) => errorHandler(new RequestError('not_found', `No route for ${req.method} ${pathOf(req.url)}`), req, reply));
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
   app.addHook('preValidation', async (req) => rejectNul({ body: req.body, query: req.query, params: req.params }));
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    // The route pattern and the path, never the query string (it carries e-mail addresses and search terms).
+    const route = req.routeOptions.url;
+    req.log.info({ method: req.method, route, path: pathOf(req.url), status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
   const streams = jobEventStreams();
   app.addHook('preClose', async () => streams.closeAll());
@@ -85,11 +89,18 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.get('/healthz', {
     schema: {
       ...open,
-      summary: 'Answers 200 once the database is reachable',
-      response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } },
+      summary: 'Answers 200 once the database is reachable, 503 while it is not',
+      response: {
+        200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] },
+        503: { $ref: 'Error#' },
+      },
     },
     handler: async (_req, reply) => {
-      await sql`select 1`.execute(ctx.database.read);
+      try {
+        await sql`select 1`.execute(ctx.database.db);
+      } catch (err) {
+        throw Object.assign(new DatabaseUnavailableError(), { cause: err });
+      }
       return reply.send({ status: 'ok' });
     },
   });

@@ -1,9 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../domain/errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import type { ErrorCode } from '../domain/error-codes.js';
+import { DatabaseUnavailableError, DomainError } from '../domain/errors.js';
 
 /** The one table from error code to HTTP status. Nothing else decides a status. */
-export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+export const STATUS_BY_CODE = {
   invalid_json: 400,
+  invalid_url: 400,
   unauthorized: 401,
   not_found: 404,
   customer_exists: 409,
@@ -15,6 +18,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   job_not_cancellable: 409,
   job_not_revertible: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   validation_error: 422,
   insufficient_points: 422,
@@ -22,10 +26,14 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   confirmation_required: 422,
   rate_limited: 429,
   internal_error: 500,
-};
+  database_unavailable: 503,
+} as const satisfies Record<ErrorCode, number>;
+
+/** The statuses the table can answer (what OpenAPI entries may declare). */
+export type ErrorStatus = (typeof STATUS_BY_CODE)[ErrorCode];
 
 export interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
 interface HttpError {
@@ -34,7 +42,7 @@ interface HttpError {
 }
 
 /** Fastify's own errors (body parsing, validation) as our codes. */
-function fromFastify(err: FastifyError): { code: string; message: string; details?: Record<string, unknown> } | undefined {
+function fromFastify(err: FastifyError): { code: ErrorCode; message: string; details?: Record<string, unknown> } | undefined {
   if (err.validation) {
     const first = err.validation[0];
     const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : first?.params?.missingProperty ?? first?.params?.additionalProperty;
@@ -52,6 +60,10 @@ function fromFastify(err: FastifyError): { code: string; message: string; detail
       return { code: 'invalid_json', message: 'The body is empty but the content type says JSON' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { code: 'invalid_json', message: `The body is not valid JSON: ${err.message}` };
+    case 'FST_ERR_BAD_URL':
+      return { code: 'invalid_url', message: 'The URL is malformed (a bad percent-encoding?)' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'invalid_json', message: 'The Content-Length does not match the body' };
   }
   if (err instanceof SyntaxError || err.statusCode === 400) {
     return { code: 'invalid_json', message: `The body is not valid JSON: ${err.message}` };
@@ -63,10 +75,11 @@ function fromFastify(err: FastifyError): { code: string; message: string; detail
 
 /** Maps any thrown value to a status and the public error body. */
 export function toHttpError(err: unknown): HttpError {
+  if (isDatabaseUnavailable(err)) return toHttpError(new DatabaseUnavailableError());
   if (err instanceof DomainError) {
-    const status = STATUS_BY_CODE[err.code] ?? 500;
+    const status: number = STATUS_BY_CODE[err.code as ErrorCode] ?? 500;
     const details = err.details();
-    return { status, body: { error: { code: err.code, message: err.message, ...(details ? { details } : {}) } } };
+    return { status, body: { error: { code: err.code as ErrorCode, message: err.message, ...(details ? { details } : {}) } } };
   }
   const known = fromFastify(err as FastifyError);
   if (known) return { status: STATUS_BY_CODE[known.code], body: { error: known } };
@@ -75,6 +88,8 @@ export function toHttpError(err: unknown): HttpError {
 
 export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body } = toHttpError(err);
+  const retryAfter = body.error.details?.retryAfter;
+  if ((status === 429 || status === 503) && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: body.error.code }, 'request rejected');
   return reply.status(status).send(body);

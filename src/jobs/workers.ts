@@ -16,13 +16,6 @@ export type WorkerLog = (msg: string, extra?: Record<string, unknown>) => void;
 
 const STOP_TIMEOUT_MS = 15_000;
 
-export function runnerOptionsFromEnv(env = process.env): RunnerOptions {
-  return {
-    chunkSize: env.JOB_CHUNK_SIZE ? Number(env.JOB_CHUNK_SIZE) : undefined,
-    ratePerStore: env.JOB_RATE_PER_STORE ? Number(env.JOB_RATE_PER_STORE) : undefined,
-  };
-}
-
 /**
  * Starts the job worker for a database. PostgreSQL: a runner in this process (pg is asynchronous,
  * so chunks never block the event loop). SQLite: better-sqlite3 is synchronous, so the runner gets

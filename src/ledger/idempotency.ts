@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, IdempotencyKeyInProgressError, IdempotencyKeyReusedError, ValidationError } from '../domain/errors.js';
 import type { Committer, Trx } from '../db/committer.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { codePoints } from '../domain/validation.js';
 
 export interface StoredResponse {
   status: number;
@@ -13,7 +14,7 @@ export interface StoredResponse {
 const inFlight = new Set<string>();
 
 export function checkIdempotencyKey(key: string): string {
-  if (key.length < 1 || key.length > 255) {
+  if (key.length < 1 || codePoints(key) > 255) {
     throw new ValidationError('Idempotency-Key must be 1–255 characters', 'Idempotency-Key');
   }
   return key;

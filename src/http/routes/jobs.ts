@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { escapeCsvCell } from '../../domain/csv-cell.js';
 import type { BulkAdjustment } from '../../domain/jobs.js';
@@ -7,6 +5,7 @@ import { createBulkJob, previewBulk } from '../../ledger/bulk.js';
 import { cancelJob, createRevertJob, getJob, listJobs, streamJobErrors } from '../../ledger/jobs.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { csvStream } from '../csv-stream.js';
 import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import { commonErrors, idempotencyHeader, idParams, pagingQuery } from '../schemas/common.js';
@@ -136,7 +135,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="job-${job.id}-errors.csv"`)
-        .send(Readable.from(rows()).pipe(stringify()));
+        .send(csvStream(req, rows()));
     },
   });
 };

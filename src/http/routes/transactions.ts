@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { stringify } from 'csv-stringify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ReverseTransaction, TransactionFilter } from '../../domain/types.js';
 import { reverseTransaction } from '../../ledger/reverse.js';
@@ -7,6 +5,7 @@ import { listTransactions, streamTransactions } from '../../ledger/transactions.
 import { transactionCsvRows } from '../../ledger/transaction-csv.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
+import { csvStream } from '../csv-stream.js';
 import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import { commonErrors, idempotencyHeader, idParams, ledgerWriteSchema, pageSchema } from '../schemas/common.js';
@@ -41,7 +40,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       const rows = streamTransactions(scans, principal(req).storeId, req.query);
       // Pull the first row before answering, so a bad filter is still a JSON error, not a broken CSV.
       const first = await rows.next();
-      const csv = Readable.from(transactionCsvRows(first, rows)).pipe(stringify());
+      const csv = csvStream(req, transactionCsvRows(first, rows));
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="transactions.csv"')

@@ -1,0 +1,105 @@
+/**
+ * src/main — the composition root: the only place that wires the database, the committer, the
+ * job workers, the HTTP app and signal handling together. It may import every other folder of
+ * src/; nothing imports it except src/cli (the `serve` and `worker` commands).
+ */
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createCommitter } from '../db/committer.js';
+import { connect, type Database } from '../db/database.js';
+import { buildApp } from '../http/app.js';
+import { startWorkers, type Workers } from '../jobs/workers.js';
+
+export interface ServeOptions {
+  /** Run the job worker in this process (default true). */
+  worker?: boolean;
+}
+
+/** What stop() closes, in order: the listener and in-flight requests, the workers, the database. */
+interface Running {
+  app?: FastifyInstance;
+  workers?: Workers;
+  database: Database;
+}
+
+/** The process logger: never writes credentials or cookies, whatever a caller logs. */
+export function processLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'res.headers["set-cookie"]'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+function databaseOptions(config: Config) {
+  return {
+    poolSize: config.pgPoolSize,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
+    idleInTransactionTimeoutMs: config.pgIdleInTransactionTimeoutMs,
+  };
+}
+
+function runnerOptions(config: Config) {
+  return { chunkSize: config.jobChunkSize, ratePerStore: config.jobRatePerStore };
+}
+
+/**
+ * Opens (and migrates) the database, starts the job worker unless told not to, and listens.
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests and the worker's current chunk,
+ * close the database, exit — or exit 1 after SHUTDOWN_TIMEOUT_MS, whatever still hangs.
+ */
+export async function serve(config: Config, opts: ServeOptions = {}): Promise<FastifyInstance> {
+  const logger = processLogger(config);
+  const database = await connect(config.databaseUrl, databaseOptions(config));
+  const workers =
+    opts.worker === false ? undefined : startWorkers(database, runnerOptions(config), (msg, extra) => logger.info(extra ?? {}, msg));
+  const app = await buildApp(
+    { database, committer: createCommitter(database), workers },
+    { logger, rateLimitPerMinute: config.rateLimitPerMinute },
+  );
+  onSignals(config, logger, { app, workers, database });
+  await app.listen({ port: config.port, host: config.host });
+  logger.info({ database: database.dialect, location: database.location }, 'tally is serving');
+  return app;
+}
+
+/** `tally worker`: job workers alone, with the same bounded shutdown. */
+export async function runWorkers(config: Config): Promise<void> {
+  const logger = processLogger(config);
+  const database = await connect(config.databaseUrl, databaseOptions(config));
+  const workers = startWorkers(database, runnerOptions(config), (msg, extra) => logger.info(extra ?? {}, msg));
+  onSignals(config, logger, { workers, database });
+  logger.info({ database: database.dialect }, 'worker started');
+}
+
+/** Closes everything in order; resolves when done (never throws). */
+export async function shutDown(running: Running, logger: Logger): Promise<boolean> {
+  try {
+    // The listener and the worker stop side by side: requests finish while the chunk does.
+    await Promise.all([running.app?.close(), running.workers?.stop()]);
+    await running.database.close();
+    return true;
+  } catch (err) {
+    logger.error({ err }, 'shutdown failed');
+    return false;
+  }
+}
+
+function onSignals(config: Config, logger: Logger, running: Running): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests and the current chunk');
+    setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting anyway');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    void shutDown(running, logger).then((ok) => process.exit(ok ? 0 : 1));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
