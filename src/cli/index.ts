@@ -9,6 +9,7 @@ import { verifyLedger } from '../ledger/verify.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
 import { runnerOptionsFromEnv, startWorkers } from '../jobs/workers.js';
+import { dispatcherOptionsFromEnv, startDispatcher } from '../notify/dispatcher.js';
 
 function int(name: string, min = 0) {
   return (value: string): number => {
@@ -55,9 +56,11 @@ export function program(): Command {
       const log = (msg: string, extra?: Record<string, unknown>) =>
         process.stderr.write(`${new Date().toISOString()} ${msg} ${extra ? JSON.stringify(extra) : ''}\n`);
       const workers = startWorkers(database, runnerOptionsFromEnv(), log);
+      const dispatcher = startDispatcher(database, { ...dispatcherOptionsFromEnv(), log });
       log('worker started', { database: database.dialect });
       const stop = async () => {
         await workers.stop();
+        await dispatcher.stop();
         await database.close();
         process.exit(0);
       };

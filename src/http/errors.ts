@@ -20,6 +20,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   insufficient_points: 422,
   not_reversible: 422,
   confirmation_required: 422,
+  webhook_url_not_allowed: 422,
   rate_limited: 429,
   internal_error: 500,
 };

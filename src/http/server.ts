@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
 import { runnerOptionsFromEnv, startWorkers, type Workers } from '../jobs/workers.js';
+import { dispatcherOptionsFromEnv, startDispatcher } from '../notify/dispatcher.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -25,12 +26,14 @@ export async function serve(opts: ServeOptions): Promise<FastifyInstance> {
     opts.worker === false
       ? undefined
       : startWorkers(database, runnerOptionsFromEnv(), (msg, extra) => logger.info(extra ?? {}, msg));
+  const dispatcher = opts.worker === false ? undefined : startDispatcher(database, { ...dispatcherOptionsFromEnv(), log: (msg, extra) => logger.info(extra ?? {}, msg) });
   const app = await buildApp(
-    { database, committer: createCommitter(database), workers },
+    { database, committer: createCommitter(database), workers, dispatcher },
     { logger, rateLimitPerMinute: opts.rateLimitPerMinute },
   );
   app.addHook('onClose', async () => {
     await workers?.stop();
+    await dispatcher?.stop();
     await database.close();
   });
   await app.listen({ port: opts.port, host: opts.host });
