@@ -66,11 +66,15 @@ export async function eventBody(db: Kysely<DB>, d: DeliveryRow): Promise<string>
   return JSON.stringify(event);
 }
 
-/** The Standard Webhooks headers; the timestamp is the real time of sending (receivers reject stale ones). */
-export function signedHeaders(endpoint: EndpointRow, eventId: string, body: string, now: number): Record<string, string> {
+/**
+ * The Standard Webhooks headers. The timestamp (receivers reject stale ones) and the rotation's
+ * grace period are real time, not the dispatcher's schedule clock.
+ */
+export function signedHeaders(endpoint: EndpointRow, eventId: string, body: string): Record<string, string> {
+  const now = Date.now();
   const secrets = [endpoint.secret];
   if (endpoint.previous_secret && (endpoint.previous_secret_until ?? 0) > now) secrets.push(endpoint.previous_secret);
-  const timestamp = Math.floor(Date.now() / 1000);
+  const timestamp = Math.floor(now / 1000);
   return { 'webhook-id': eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatureHeader(secrets, eventId, timestamp, body) };
 }
 

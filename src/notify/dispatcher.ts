@@ -174,7 +174,7 @@ export class OutboxDispatcher implements Dispatcher {
     const endpoint = await this.#db.selectFrom('webhook_endpoints').selectAll().where('id', '=', d.endpoint_id).executeTakeFirst();
     if (!endpoint) return;
     const body = await eventBody(this.#db, d);
-    const headers = signedHeaders(endpoint, d.event_id, body, this.#o.now());
+    const headers = signedHeaders(endpoint, d.event_id, body);
     const result = await postWebhook(endpoint.url, headers, body, { allowPrivate: this.#o.allowPrivate, timeoutMs: this.#o.timeoutMs });
     await this.#committer.run((trx) => recordAttempt(trx, d, this.id, result, this.#o.now(), this.#o.random));
   }
