@@ -61,13 +61,15 @@ export async function appendTransactionBatchEvents(trx: Trx, storeId: number, jo
   const where = 'fromCustomerId' in range
     ? sql`t.customer_id >= ${range.fromCustomerId} AND t.customer_id <= ${range.toCustomerId}`
     : sql`t.id >= ${range.fromId} AND t.id <= ${range.toId}`;
+  // The group size is a literal: better-sqlite3 binds numbers as REAL, and a real division would
+  // put every row in a group of its own.
   const result = await sql`
     INSERT INTO outbox (store_id, event_type, payload, created_at)
     SELECT CAST(${storeId} AS bigint), 'transaction.batch',
            '{"jobId":' || ${String(jobId)} || ',"fromId":' || CAST(min(g.id) AS TEXT) || ',"toId":' || CAST(max(g.id) AS TEXT)
              || ',"count":' || CAST(count(*) AS TEXT) || '}',
            CAST(${Date.now()} AS bigint)
-    FROM (SELECT t.id, (row_number() OVER (ORDER BY t.id) - 1) / ${BATCH_MAX} AS n
+    FROM (SELECT t.id, (row_number() OVER (ORDER BY t.id) - 1) / ${sql.lit(BATCH_MAX)} AS n
           FROM transactions t WHERE t.job_id = ${jobId} AND ${where}) g
     WHERE ${subscribed(storeId, 'transaction.batch')}
     GROUP BY g.n
