@@ -13,6 +13,7 @@ import type { Dialect } from '../src/db/migrations/helpers.js';
 import { benchBulk } from './bulk.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
+import { webhookDispatch } from './webhooks.js';
 
 /** Bulk jobs (bench/bulk.ts), one row per dialect. */
 const bulkJobs: BenchModule = {
@@ -47,7 +48,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, webhookDispatch];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
