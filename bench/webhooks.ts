@@ -84,7 +84,7 @@ export const webhookDispatch: BenchModule = {
       title: 'Webhook dispatch to a local verifying receiver (outbox → signed POST → recorded)',
       columns: [['dialect', 'database'], ['events', 'events'], ['seconds', 's'], ['perSecond', 'events/s'], ['verified', 'all signatures verified']],
       rows,
-      notes: ['16 deliveries in flight, at most 4 per endpoint (one endpoint here): a per-endpoint bound, not the dispatcher\'s ceiling.'],
+      notes: ['32 deliveries in flight, at most 8 per endpoint (one endpoint here): a per-endpoint bound, not the dispatcher\'s ceiling.'],
     }];
   },
 };

@@ -74,6 +74,8 @@ export class OutboxDispatcher implements Dispatcher {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #lastPrune = 0;
+  /** Real time before which an empty outbox is not polled again, unless wake() says it changed. */
+  #fanOutQuietUntil = 0;
 
   constructor(database: Database, opts: DispatcherOptions = {}) {
     this.#db = database.db;
@@ -81,7 +83,7 @@ export class OutboxDispatcher implements Dispatcher {
     this.#mailer = opts.mailer === null ? undefined : (opts.mailer ?? mailerFromEnv());
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
     this.#o = {
-      now: Date.now, random: Math.random, log: () => undefined, idleMs: 500, leaseMs: 60_000, concurrency: 16, perEndpoint: 4,
+      now: Date.now, random: Math.random, log: () => undefined, idleMs: 500, leaseMs: 60_000, concurrency: 32, perEndpoint: 8,
       allowPrivate: privateWebhooksAllowed(), baseUrl: 'http://localhost:3000', retentionMs: 7 * 86_400_000, timeoutMs: 10_000,
       ...given,
     } as Required<Omit<DispatcherOptions, 'committer' | 'mailer'>>;
@@ -93,6 +95,7 @@ export class OutboxDispatcher implements Dispatcher {
   }
 
   wake(): void {
+    this.#fanOutQuietUntil = 0;
     this.#wake?.();
   }
 
@@ -107,7 +110,11 @@ export class OutboxDispatcher implements Dispatcher {
   /** One pass: fan out, start due sends, send due mail, prune. Says whether there was work. */
   async tick(): Promise<boolean> {
     const now = this.#o.now();
-    const fanned = await this.#committer.run((trx) => fanOut(trx, now, this.#o.baseUrl));
+    let fanned = 0;
+    if (Date.now() >= this.#fanOutQuietUntil) {
+      fanned = await this.#committer.run((trx) => fanOut(trx, now, this.#o.baseUrl));
+      if (fanned === 0) this.#fanOutQuietUntil = Date.now() + this.#o.idleMs;
+    }
     const started = await this.#startSends(now);
     const mailed = this.#mailer ? await sendDueMail(this.#db, this.#mailer, this.#o.now, this.#o.leaseMs) : 0;
     if (now - this.#lastPrune >= PRUNE_EVERY_MS) {
@@ -165,7 +172,8 @@ export class OutboxDispatcher implements Dispatcher {
       .finally(() => {
         this.#sends.delete(send);
         this.#inFlight.set(d.endpoint_id, (this.#inFlight.get(d.endpoint_id) ?? 1) - 1);
-        this.wake();
+        // A sender is free: look for due deliveries now (the outbox keeps its own polling pace).
+        this.#wake?.();
       });
     this.#sends.add(send);
   }
