@@ -14,6 +14,7 @@ import { benchBulk } from './bulk.js';
 import { contention } from './contention.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
+import { webhookDispatch } from './webhooks.js';
 
 /** Bulk jobs (bench/bulk.ts), one row per dialect. */
 const bulkJobs: BenchModule = {
@@ -48,7 +49,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);

@@ -154,6 +154,62 @@ export interface OutboxTable {
   event_type: string;
   payload: string;
   created_at: number;
+  /** When the dispatcher turned it into deliveries and notifications (null: not yet). */
+  fanned_out_at: number | null;
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<number>;
+  store_id: number;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  /** `whsec_…`: kept (not hashed) because it signs every delivery. */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  enabled: Generated<number>;
+  disabled_reason: string | null;
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  store_id: number;
+  endpoint_id: number;
+  event_id: string;
+  event_type: string;
+  /** The outbox payload: the event's data, or for transaction.batch the ledger range it stands for. */
+  payload: string;
+  event_created_at: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempt: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  lease_owner: string | null;
+  response_status: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  store_id: number;
+  kind: string;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  lease_until: number | null;
+  sent_at: number | null;
+  error: string | null;
+  created_at: number;
 }
 
 export interface DB {
@@ -162,6 +218,9 @@ export interface DB {
   job_errors: JobErrorsTable;
   job_inputs: JobInputsTable;
   outbox: OutboxTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  notifications: NotificationsTable;
   stores: StoresTable;
   api_keys: ApiKeysTable;
   users: UsersTable;

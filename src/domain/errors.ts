@@ -160,3 +160,16 @@ export class RequestError extends DomainError {
     super(message);
   }
 }
+
+export class WebhookUrlNotAllowedError extends DomainError {
+  readonly code = 'webhook_url_not_allowed';
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`The webhook URL ${reason}`);
+  }
+  override details() {
+    return { field: 'url', reason: this.reason };
+  }
+}

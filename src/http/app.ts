@@ -12,6 +12,9 @@ import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
 import { transactionRoutes } from './routes/transactions.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { deliverySchema, notificationSchema, webhookSchema } from './schemas/webhooks.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
 import { rejectNul, validatorCompiler } from './validation.js';
@@ -58,7 +61,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   const streams = jobEventStreams();
   app.addHook('preClose', async () => streams.closeAll());
-  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema]) app.addSchema(schema);
+  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -112,6 +115,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });
+    await v1.register(webhookRoutes, { ctx });
+    await v1.register(notificationRoutes, { ctx });
   });
   return app;
 }

@@ -8,6 +8,8 @@ export interface AppContext {
   committer: Committer;
   /** The job worker, when this process runs one: woken when a job is queued. */
   workers?: { wake(): void };
+  /** The outbox dispatcher, when this process runs one: woken by a redelivery. */
+  dispatcher?: { wake(): void };
 }
 
 export interface Principal {

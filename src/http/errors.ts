@@ -24,6 +24,7 @@ export const STATUS_BY_CODE = {
   insufficient_points: 422,
   not_reversible: 422,
   confirmation_required: 422,
+  webhook_url_not_allowed: 422,
   rate_limited: 429,
   internal_error: 500,
   database_unavailable: 503,

@@ -10,6 +10,7 @@ import { createCommitter } from '../db/committer.js';
 import { connect, type Database } from '../db/database.js';
 import { buildApp } from '../http/app.js';
 import { startWorkers, type Workers } from '../jobs/workers.js';
+import { type Dispatcher, dispatcherOptionsFromEnv, startDispatcher } from '../notify/dispatcher.js';
 
 export interface ServeOptions {
   /** Run the job worker in this process (default true). */
@@ -20,6 +21,7 @@ export interface ServeOptions {
 interface Running {
   app?: FastifyInstance;
   workers?: Workers;
+  dispatcher?: Dispatcher;
   database: Database;
 }
 
@@ -54,13 +56,14 @@ function runnerOptions(config: Config) {
 export async function serve(config: Config, opts: ServeOptions = {}): Promise<FastifyInstance> {
   const logger = processLogger(config);
   const database = await connect(config.databaseUrl, databaseOptions(config));
-  const workers =
-    opts.worker === false ? undefined : startWorkers(database, runnerOptions(config), (msg, extra) => logger.info(extra ?? {}, msg));
+  const log = (msg: string, extra?: Record<string, unknown>) => logger.info(extra ?? {}, msg);
+  const workers = opts.worker === false ? undefined : startWorkers(database, runnerOptions(config), log);
+  const dispatcher = opts.worker === false ? undefined : startDispatcher(database, { ...dispatcherOptionsFromEnv(), log });
   const app = await buildApp(
-    { database, committer: createCommitter(database), workers },
+    { database, committer: createCommitter(database), workers, dispatcher },
     { logger, rateLimitPerMinute: config.rateLimitPerMinute },
   );
-  onSignals(config, logger, { app, workers, database });
+  onSignals(config, logger, { app, workers, dispatcher, database });
   await app.listen({ port: config.port, host: config.host });
   logger.info({ database: database.dialect, location: database.location }, 'tally is serving');
   return app;
@@ -70,8 +73,10 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Fa
 export async function runWorkers(config: Config): Promise<void> {
   const logger = processLogger(config);
   const database = await connect(config.databaseUrl, databaseOptions(config));
-  const workers = startWorkers(database, runnerOptions(config), (msg, extra) => logger.info(extra ?? {}, msg));
-  onSignals(config, logger, { workers, database });
+  const log = (msg: string, extra?: Record<string, unknown>) => logger.info(extra ?? {}, msg);
+  const workers = startWorkers(database, runnerOptions(config), log);
+  const dispatcher = startDispatcher(database, { ...dispatcherOptionsFromEnv(), log });
+  onSignals(config, logger, { workers, dispatcher, database });
   logger.info({ database: database.dialect }, 'worker started');
 }
 
@@ -79,7 +84,7 @@ export async function runWorkers(config: Config): Promise<void> {
 export async function shutDown(running: Running, logger: Logger): Promise<boolean> {
   try {
     // The listener and the worker stop side by side: requests finish while the chunk does.
-    await Promise.all([running.app?.close(), running.workers?.stop()]);
+    await Promise.all([running.app?.close(), running.workers?.stop(), running.dispatcher?.stop()]);
     await running.database.close();
     return true;
   } catch (err) {

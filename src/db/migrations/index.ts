@@ -3,6 +3,7 @@ import type { Dialect } from './helpers.js';
 import * as m0001 from './0001_core_ledger.js';
 import * as m0002 from './0002_jobs_and_outbox.js';
 import * as m0003 from './0003_job_kinds.js';
+import * as m0006 from './0006_webhooks_and_notifications.js';
 
 /**
  * The ordered list of migrations. Never edit or rename one after it has shipped:
@@ -13,5 +14,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0001_core_ledger': { up: m0001.up(dialect) },
     '0002_jobs_and_outbox': { up: m0002.up(dialect) },
     '0003_job_kinds': { up: m0003.up(dialect) },
+    '0006_webhooks_and_notifications': { up: m0006.up(dialect) },
   };
 }

@@ -67,10 +67,4 @@ export async function updateJob(trx: Kysely<DB>, id: number, set: Updateable<Job
   await trx.updateTable('jobs').set(set).where('id', '=', id).execute();
 }
 
-/** Appends an event to the outbox, in the caller's transaction. */
-export async function appendOutbox(trx: Kysely<DB>, storeId: number, eventType: string, payload: unknown): Promise<void> {
-  await trx
-    .insertInto('outbox')
-    .values({ store_id: storeId, event_type: eventType, payload: JSON.stringify(payload), created_at: Date.now() })
-    .execute();
-}
+export { appendOutbox } from './outbox.js';

@@ -1,0 +1,78 @@
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Trx } from '../committer.js';
+import type { Transaction } from '../../domain/types.js';
+import { BATCH_MAX, type EventType, subscriptionsFor } from '../../notify/events.js';
+import type { DB } from '../schema.js';
+
+/** Appends an event to the outbox, in the caller's transaction (whether or not anyone subscribes). */
+export async function appendOutbox(trx: Kysely<DB>, storeId: number, eventType: string, payload: unknown): Promise<void> {
+  await trx
+    .insertInto('outbox')
+    .values({ store_id: storeId, event_type: eventType, payload: JSON.stringify(payload), created_at: Date.now() })
+    .execute();
+}
+
+/**
+ * SQL true when some enabled endpoint of the store subscribes to the type. `events` is a JSON array
+ * of quoted names, so a LIKE on the quoted name is exact; the store's endpoints are a handful of rows.
+ */
+function subscribed(storeId: number, type: string): RawBuilder<unknown> {
+  const names = subscriptionsFor(type).map((t) => sql`e.events LIKE ${`%"${t}"%`}`);
+  return sql`EXISTS (SELECT 1 FROM webhook_endpoints e
+    WHERE e.store_id = ${storeId} AND e.enabled = 1 AND (${sql.join(names, sql` OR `)}))`;
+}
+
+/**
+ * Appends an event only when some enabled endpoint of the store subscribes to it: one statement
+ * (INSERT … SELECT … WHERE EXISTS), no cache to go stale. Returns whether a row was written.
+ *
+ * Needs: the transaction of the change the event describes.
+ */
+export async function appendEvent(trx: Trx, storeId: number, type: EventType, data: unknown): Promise<boolean> {
+  const result = await sql`
+    INSERT INTO outbox (store_id, event_type, payload, created_at)
+    SELECT CAST(${storeId} AS bigint), ${type}, ${JSON.stringify(data)}, CAST(${Date.now()} AS bigint)
+    WHERE ${subscribed(storeId, type)}`.execute(trx);
+  return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+/**
+ * `transaction.created` for a single write, written only when some endpoint subscribes.
+ *
+ * @example await appendTransactionEvent(trx, storeId, written.transaction)
+ * Needs: the write's transaction.
+ */
+export async function appendTransactionEvent(trx: Trx, storeId: number, transaction: Transaction): Promise<boolean> {
+  return appendEvent(trx, storeId, 'transaction.created', transaction);
+}
+
+/** The job rows a batch covers: a customer-id range (bulk and revert chunks) or a transaction-id range. */
+export type BatchRange = { fromCustomerId: number; toCustomerId: number } | { fromId: number; toId: number };
+
+/**
+ * `transaction.batch` rows for the transactions a job chunk just wrote: set-based, one outbox row
+ * per 1,000 of them, each holding the id range the dispatcher expands from the ledger at send time;
+ * no row at all when no enabled endpoint of the store subscribes. Returns how many rows it wrote.
+ *
+ * @example await appendTransactionBatchEvents(trx, job.store_id, job.id, { fromCustomerId: chunk.from, toCustomerId: chunk.to })
+ * Needs: the chunk's transaction, after its ledger INSERT.
+ */
+export async function appendTransactionBatchEvents(trx: Trx, storeId: number, jobId: number, range: BatchRange): Promise<number> {
+  const where = 'fromCustomerId' in range
+    ? sql`t.customer_id >= ${range.fromCustomerId} AND t.customer_id <= ${range.toCustomerId}`
+    : sql`t.id >= ${range.fromId} AND t.id <= ${range.toId}`;
+  // The group size is a literal: better-sqlite3 binds numbers as REAL, and a real division would
+  // put every row in a group of its own.
+  const result = await sql`
+    INSERT INTO outbox (store_id, event_type, payload, created_at)
+    SELECT CAST(${storeId} AS bigint), 'transaction.batch',
+           '{"jobId":' || ${String(jobId)} || ',"fromId":' || CAST(min(g.id) AS TEXT) || ',"toId":' || CAST(max(g.id) AS TEXT)
+             || ',"count":' || CAST(count(*) AS TEXT) || '}',
+           CAST(${Date.now()} AS bigint)
+    FROM (SELECT t.id, (row_number() OVER (ORDER BY t.id) - 1) / ${sql.lit(BATCH_MAX)} AS n
+          FROM transactions t WHERE t.job_id = ${jobId} AND ${where}) g
+    WHERE ${subscribed(storeId, 'transaction.batch')}
+    GROUP BY g.n
+    ORDER BY g.n`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
+}

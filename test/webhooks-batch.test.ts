@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendTransactionBatchEvents } from '../src/db/queries/outbox.js';
+import { JobRunner } from '../src/jobs/runner.js';
+import { seedCustomers } from '../src/ledger/seed.js';
+import { startDispatcher } from '../src/notify/dispatcher.js';
+import { DIALECTS } from './support/databases.js';
+import { until } from './support/process.js';
+import { useServer } from './support/server.js';
+import { startReceiver } from './support/webhook-receiver.js';
+
+const CUSTOMERS = 2500;
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: transaction.batch events`, () => {
+    const ctx = useServer(dialect);
+    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    beforeAll(async () => {
+      process.env.TALLY_ALLOW_PRIVATE_WEBHOOKS = 'true';
+      receiver = await startReceiver();
+      await seedCustomers(ctx.server.database.db, ctx.server.committer, ctx.store.id, CUSTOMERS);
+    });
+    afterAll(async () => {
+      delete process.env.TALLY_ALLOW_PRIVATE_WEBHOOKS;
+      await receiver.close();
+    });
+
+    async function bulkJob(): Promise<number> {
+      const res = await ctx.store.api('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: 7, reason: 'Batch test' });
+      expect(res.status, res.text).toBe(202);
+      await new JobRunner(ctx.server.database.db, ctx.server.committer, { chunkSize: 5000 }).runJob(res.body.job.id);
+      return res.body.job.id;
+    }
+
+    it('writes no outbox row for a job chunk when no endpoint subscribes', async () => {
+      const jobId = await bulkJob();
+      const written = await ctx.server.committer.run((trx) =>
+        appendTransactionBatchEvents(trx, ctx.store.id, jobId, { fromCustomerId: 0, toCustomerId: Number.MAX_SAFE_INTEGER }));
+      expect(written).toBe(0);
+    });
+
+    it('writes one outbox row per 1,000 job transactions and delivers each as one signed batch POST, expanded from the ledger', async () => {
+      const hook = await ctx.store.api('POST', '/v1/webhooks', { url: receiver.url, events: ['transaction.created'] });
+      receiver.secrets = [hook.body.webhook.secret];
+      const jobId = await bulkJob();
+      const written = await ctx.server.committer.run((trx) =>
+        appendTransactionBatchEvents(trx, ctx.store.id, jobId, { fromCustomerId: 0, toCustomerId: Number.MAX_SAFE_INTEGER }));
+      expect(written).toBe(Math.ceil(CUSTOMERS / 1000));
+      const dispatcher = startDispatcher(ctx.server.database, { committer: ctx.server.committer, idleMs: 20, mailer: null });
+      try {
+        const got = await until(async () => (receiver.received.filter((r) => r.status === 204).length === written ? receiver.received : undefined));
+        const events = got.map((r) => r.verified as { id: string; type: string; data: { jobId: number; transactions: { id: number; customerId: number; jobId: number; points: number }[] } });
+        expect(new Set(events.map((e) => e.id)).size).toBe(written);
+        const txs = events.flatMap((e) => {
+          expect(e.type).toBe('transaction.batch');
+          expect(e.data.jobId).toBe(jobId);
+          expect(e.data.transactions.length).toBeLessThanOrEqual(1000);
+          return e.data.transactions;
+        });
+        expect(txs).toHaveLength(CUSTOMERS);
+        expect(new Set(txs.map((t) => t.customerId)).size).toBe(CUSTOMERS);
+        expect(txs.every((t) => t.jobId === jobId && t.points === 7)).toBe(true);
+        const ledger = await sql<{ n: number }>`SELECT count(*) AS n FROM transactions WHERE job_id = ${jobId}`.execute(ctx.server.database.db);
+        expect(Number(ledger.rows[0].n)).toBe(txs.length);
+      } finally {
+        await dispatcher.stop();
+      }
+    });
+  });
+}
