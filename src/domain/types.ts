@@ -83,6 +83,8 @@ export interface AdjustPoints {
   visibleToCustomer?: boolean;
   /** When set, the adjustment applies only if the balance still equals this. */
   expectedBalance?: number;
+  /** E-mail the customer the customer-facing message (never the internal reason). Default false. */
+  notifyCustomer?: boolean;
 }
 
 export interface ResetPoints {

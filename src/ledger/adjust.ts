@@ -5,6 +5,7 @@ import type { Actor, AdjustPoints, LedgerWrite, ResetPoints } from '../domain/ty
 import { MESSAGE_MAX, optionalText, validPoints, validReason } from '../domain/validation.js';
 import { lockCustomer } from '../db/queries/customers.js';
 import { appendLedgerRow } from './append.js';
+import { queueCustomerNotification } from './notifications.js';
 
 export interface WriteOptions {
   idempotencyKey?: string | null;
@@ -36,13 +37,15 @@ export async function adjustPoints(
     points,
     { affectsTier: cmd.affectsTier ?? true, expectedBalance: cmd.expectedBalance },
   );
-  return appendLedgerRow(
+  const written = await appendLedgerRow(
     trx,
     customer,
     effect,
     { type: 'adjustment', reason, customerMessage, visibleToCustomer: cmd.visibleToCustomer ?? true, ...opts },
     actor,
   );
+  if (cmd.notifyCustomer) await queueCustomerNotification(trx, storeId, written.transaction);
+  return written;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Actor, LedgerWrite, TransactionType } from '../domain/types.js';
 import type { Trx } from '../db/committer.js';
 import { dialectOf } from '../db/dialect-of.js';
 import { type CustomerRecord, toCustomer } from '../db/queries/customers.js';
+import { appendTransactionBatchEvents, appendTransactionEvent } from '../db/queries/outbox.js';
 import { toTransaction } from '../db/queries/transactions.js';
 import { prepared, PREPARED_SQL } from '../db/prepared.js';
 import type { TransactionRow } from '../db/schema.js';
@@ -158,7 +159,10 @@ export async function appendLedgerRow(
     lifetime_points: effect.lifetimeAfter,
     last_activity_at: activity ? written.created_at : customer.last_activity_at,
   };
-  return { transaction: toTransaction(written), customer: toCustomer(updated) };
+  const transaction = toTransaction(written);
+  // transaction.created, in the same transaction, when some endpoint of the store subscribes.
+  await appendTransactionEvent(trx, customer.store_id, transaction);
+  return { transaction, customer: toCustomer(updated) };
 }
 
 /** A column's value for every source row: an SQL expression over the source aliases, or one value for all. */
@@ -167,6 +171,8 @@ export type LedgerRowSql = { [K in keyof LedgerRow]: ColumnSql };
 
 /** The rows of one chunk, described over source rows: customers `c` (and whatever `join` adds). */
 export interface RowSet {
+  /** The store all the rows belong to (a chunk never spans stores). */
+  storeId: number;
   /** The chunk's customers, as a condition on `c` (the customers table); locked for the write on PostgreSQL. */
   customers: RawBuilder<boolean>;
   /** More source tables joined to `c`, e.g. sql`JOIN transactions o ON o.customer_id = c.id`. */
@@ -225,13 +231,16 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
       : sql`upd AS (UPDATE customers u SET balance = ${set.row.balance_after}, lifetime_points = u.lifetime_points + ${set.row.tier_points}
               ${activityOf(set.row) ? sql`, last_activity_at = ${set.row.created_at}` : sql``}
             FROM c WHERE u.id = c.id AND ${set.where})`;
-    const { rows } = await sql<{ rows: number; points: number; skipped: number }>`
+    const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null }>`
       WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
       skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
-      ins AS (${insertRows} RETURNING customer_id, points, tier_points, type, created_at),
+      ins AS (${insertRows} RETURNING id, customer_id, points, tier_points, type, created_at),
       ${update}
-      SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points, (SELECT count(*) FROM skip) AS skipped`.execute(trx);
-    return { rows: Number(rows[0].rows), points: Number(rows[0].points), skipped: Number(rows[0].skipped) };
+      SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points,
+             (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last`.execute(trx);
+    const [r] = rows;
+    if (r.first !== null && r.last !== null) await batchEvents(trx, set, Number(r.first), Number(r.last));
+    return { rows: Number(r.rows), points: Number(r.points), skipped: Number(r.skipped) };
   }
 
   // SQLite: `c` is the customers table under the same alias, restricted to the chunk.
@@ -258,8 +267,14 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     const added = sql`(SELECT * FROM transactions WHERE id > ${mark})`;
     await sql`UPDATE customers AS u SET ${totals} FROM (${perCustomer(added)}) AS s WHERE u.id = s.customer_id`.execute(trx);
   }
-  const sum = await sql<{ p: number }>`SELECT coalesce(sum(points), 0) AS p FROM transactions WHERE id > ${mark}`.execute(trx);
+  const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
+  await batchEvents(trx, set, mark + 1, Number(sum.rows[0].last));
   return { rows, points: Number(sum.rows[0].p), skipped };
+}
+
+/** transaction.batch events for a job's rows just written (ids first…last), when some endpoint subscribes. */
+async function batchEvents(trx: Trx, set: RowSet, first: number, last: number): Promise<void> {
+  if (typeof set.row.job_id === 'number') await appendTransactionBatchEvents(trx, set.storeId, set.row.job_id, { fromId: first, toId: last });
 }
 
 /** Whether every row of a set is of a type that counts as the customer's own activity. */

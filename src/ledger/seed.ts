@@ -56,6 +56,7 @@ export async function seedCustomers(
       // may be creating customers meanwhile).
       const balance = sql<number>`CASE WHEN c.id % 4 = 0 THEN 0 ELSE ((c.id * 7919) % 5000) + (c.id % 7) * 10 END`;
       const appended = await appendLedgerRows(trx, {
+        storeId,
         customers: sql<boolean>`c.store_id = ${storeId} AND c.id > ${Number(before.max)}
           AND c.external_id >= ${tag} AND c.external_id < ${`${tag}\u{10FFFF}`}`,
         where: sql<boolean>`${balance} > 0`,

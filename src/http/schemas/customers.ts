@@ -30,6 +30,7 @@ export const adjustmentBody = {
     affectsTier: { type: 'boolean' },
     visibleToCustomer: { type: 'boolean' },
     expectedBalance: count,
+    notifyCustomer: { type: 'boolean' },
     expiresAt: instant,
     availableAt: instant,
   },

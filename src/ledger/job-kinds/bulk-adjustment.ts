@@ -159,6 +159,7 @@ async function applyStep(trx: Trx, job: JobRow, params: BulkParams, size: number
     atZero = Number(zero.rows[0].n);
   }
   const appended = await appendLedgerRows(trx, {
+    storeId: job.store_id,
     customers: chunk.where,
     where: effect.applies,
     row: {

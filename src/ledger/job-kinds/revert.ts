@@ -47,6 +47,7 @@ export const revertKind: JobKindSpec<RevertPlan> = {
     const reversed = sql<boolean>`EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = o.id)`;
     const effect = planReversalSql(dialectOf(trx) === 'postgres' ? 'greatest' : 'max');
     const appended = await appendLedgerRows(trx, {
+      storeId: job.store_id,
       customers: sql<boolean>`c.store_id = ${job.store_id} AND c.id > ${job.cursor} AND c.id <= ${end}
         AND c.id IN (SELECT customer_id FROM transactions WHERE job_id = ${plan.jobId} AND customer_id > ${job.cursor} AND customer_id <= ${end})`,
       join: originals,
