@@ -86,7 +86,7 @@ export async function listCustomers(
   page: PageRequest,
 ): Promise<Page<Customer>> {
   checkCustomerFilter(filter);
-  let q = applyCustomerFilter(selectCustomers(db, storeId), storeId, filter);
+  let q = applyCustomerFilter(selectCustomers(db, storeId), storeId, filter, 'c', page);
   if (page.beforeId !== undefined) q = q.where(sql.ref('c.id'), '<', page.beforeId);
   const rows = await q.orderBy('c.id', 'desc').limit(page.limit + 1).execute();
   return pageOf(rows.map(toCustomer), page.limit);

@@ -1,6 +1,6 @@
 import type { Trx } from '../committer.js';
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
-import type { Customer, CustomerFilter } from '../../domain/types.js';
+import type { Customer, CustomerFilter, PageRequest } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
 import { prepared } from '../prepared.js';
@@ -79,7 +79,7 @@ const lockCustomerQuery = prepared((db, storeId: number, id: number) => {
  * prefix of the e-mail, of "first last", of the last name, or the exact external id: all index
  * range scans, no full scan.
  */
-export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c'): RawBuilder<boolean> {
+export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c', page?: PageRequest): RawBuilder<boolean> {
   const col = (name: string) => sql.ref(`${alias}.${name}`);
   const conds: RawBuilder<unknown>[] = [];
   if (f.externalId !== undefined) conds.push(sql`${col('external_id')} = ${f.externalId}`);
@@ -93,11 +93,18 @@ export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c
   if (f.search !== undefined && f.search.trim() !== '') {
     // One index range scan per column, united: an OR of the ranges would let the planner walk the
     // whole store in id order instead (fast for common prefixes, a full scan for rare ones).
+    // When search is the list's only condition, each branch stops at the page's size (newest
+    // first, below the cursor): a one-letter prefix then reads a page, not a twentieth of the store.
     const s = normalizeSearch(f.search);
-    const prefix = (name: string) =>
-      sql`SELECT id FROM customers WHERE store_id = ${storeId} AND ${sql.ref(name)} >= ${s} AND ${sql.ref(name)} < ${s + TOP}`;
+    const onlySearch = page !== undefined && conds.length === 0 && Object.entries(f).every(([k, v]) => k === 'search' || v === undefined);
+    const bounded = (q: RawBuilder<unknown>) =>
+      onlySearch
+        ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${q}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
+            ORDER BY id DESC LIMIT ${page.limit + 1}) AS b`
+        : sql`SELECT id FROM customers WHERE ${q}`;
+    const prefix = (name: string) => bounded(sql`store_id = ${storeId} AND ${sql.ref(name)} >= ${s} AND ${sql.ref(name)} < ${s + TOP}`);
     conds.push(sql`${col('id')} IN (${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
-      UNION SELECT id FROM customers WHERE store_id = ${storeId} AND external_id = ${f.search.trim()})`);
+      UNION ${bounded(sql`store_id = ${storeId} AND external_id = ${f.search.trim()}`)})`);
   }
   return conds.length === 0 ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.join(conds, sql` AND `)})`;
 }
@@ -107,8 +114,9 @@ export function applyCustomerFilter<D, TB extends keyof D, O>(
   storeId: number,
   f: CustomerFilter,
   alias = 'c',
+  page?: PageRequest,
 ): SelectQueryBuilder<D, TB, O> {
-  return q.where(customerFilterSql(storeId, f, alias));
+  return q.where(customerFilterSql(storeId, f, alias, page));
 }
 
 export function searchColumns(firstName: string | null, lastName: string | null) {
