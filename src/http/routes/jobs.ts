@@ -6,7 +6,7 @@ import { cancelJob, createRevertJob, getJob, listJobs, streamJobErrors } from '.
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { csvStream } from '../csv-stream.js';
-import { sendWrite } from '../idempotent.js';
+import { sendRead, sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import { commonErrors, idempotencyHeader, idParams, pagingQuery } from '../schemas/common.js';
 import { bulkAdjustmentBody, previewSchema, revertBody } from '../schemas/jobs.js';
@@ -34,7 +34,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
     handler: async (req, reply) => {
       const { storeId, actor } = principal(req);
-      if (req.body.dryRun) return reply.send({ preview: await previewBulk(db, storeId, req.body) });
+      if (req.body.dryRun) return sendRead(ctx, req, reply, async () => ({ preview: await previewBulk(db, storeId, req.body) }));
       return queued(sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => ({ job })));
     },
   });
