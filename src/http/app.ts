@@ -13,7 +13,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
-import { rejectNul, validatorCompiler } from './validation.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH, rejectNul, validatorCompiler } from './validation.js';
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
@@ -50,6 +50,14 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.decorateRequest('principal', null);
   // JSON only; a text body to a JSON route is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonDepthExceeds(body as string)) {
+      done(new RequestError('invalid_json', `The body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => errorHandler(new RequestError('not_found', `No route for ${req.method} ${pathOf(req.url)}`), req, reply));
