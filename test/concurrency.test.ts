@@ -189,13 +189,15 @@ for (const dialect of DIALECTS) {
       expect(fromB.body.transaction.id).not.toBe(fromA.body.transaction.id);
     });
 
-    it('does not store a refused request: a retry after the problem is fixed goes through', async () => {
+    it('stores a request refused by a business rule: a retry with the key replays the refusal, a new key goes through', async () => {
       const c = await aCustomer(ctx.store, { balance: 5 });
       const headers = { 'idempotency-key': `refused-${dialect}` };
       const body = { points: -10, reason: 'Too early' };
       expect((await ctx.store.api('POST', adjustments(c.id), body, headers)).status).toBe(422);
       await ctx.store.api('POST', adjustments(c.id), { points: 5, reason: 'Top up' });
-      expect((await ctx.store.api('POST', adjustments(c.id), body, headers)).status).toBe(201);
+      expect((await ctx.store.api('POST', adjustments(c.id), body, headers)).status).toBe(422);
+      const retry = await ctx.store.api('POST', adjustments(c.id), body, { 'idempotency-key': `refused-${dialect}-2` });
+      expect(retry.status).toBe(201);
     });
 
     it('reverses a transaction once when 30 reversals of it race', async () => {

@@ -148,3 +148,50 @@ describe('a CSV response whose source fails mid-way', () => {
     }
   });
 });
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: the OpenAPI document declares what routes answer`, () => {
+    const ctx = useServer(dialect);
+
+    it('refuses a deeply nested body with 400 invalid_json, and keeps serving', async () => {
+      const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+      const res = await ctx.store.api('POST', '/v1/customers', deep);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('invalid_json');
+      const nested = `{"externalId":"x","a":${'{"b":'.repeat(100)}1${'}'.repeat(100)}}`;
+      expect((await ctx.store.api('POST', '/v1/customers', nested)).status).toBe(400);
+      expect((await ctx.store.api('POST', '/v1/customers', { externalId: 'after-deep' })).status).toBe(201);
+    });
+
+    it('declares for every /v1 route 400, 401, 422, 429 and 503; 404 where it names a resource; 409, 413, 415 for POSTs; errors as JSON', async () => {
+      const doc = (await request(`${ctx.server.url}/openapi.json`, 'GET')).body;
+      let routes = 0;
+      for (const [path, methods] of Object.entries<any>(doc.paths)) {
+        if (!path.startsWith('/v1/')) continue;
+        for (const [method, op] of Object.entries<any>(methods)) {
+          routes++;
+          const statuses = Object.keys(op.responses);
+          const expected = ['400', '401', '422', '429', '503'];
+          if (path.includes('{id}')) expected.push('404');
+          if (method === 'post') expected.push('409', '413', '415');
+          for (const status of expected) expect(statuses, `${method} ${path}`).toContain(status);
+          for (const status of statuses.filter((s) => Number(s) >= 400)) {
+            expect(Object.keys(op.responses[status].content ?? {}), `${method} ${path} ${status}`).toEqual(['application/json']);
+          }
+          for (const status of statuses.filter((s) => Number(s) < 300)) {
+            expect(Object.keys(op.responses[status].content ?? {}).length, `${method} ${path} ${status}`).toBe(1);
+          }
+        }
+      }
+      expect(routes).toBeGreaterThan(10);
+    });
+
+    it('answers the CSV export with text/csv as declared', async () => {
+      const res = await ctx.store.api('GET', '/v1/transactions/export.csv');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/csv');
+      const doc = (await request(`${ctx.server.url}/openapi.json`, 'GET')).body;
+      expect(Object.keys(doc.paths['/v1/transactions/export.csv'].get.responses['200'].content)).toEqual(['text/csv']);
+    });
+  });
+}

@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it("leaves store A's customer and ledger untouched by store B's attempts, even with an Idempotency-Key", async () => {
+    it("leaves store A's customer and ledger untouched by store B's attempts, even with an Idempotency-Key (its refusal stored in its own scope only)", async () => {
       const res = await b.api('POST', `/v1/customers/${customerId}/adjustments`, { points: 5, reason: 'Reach over' }, { 'idempotency-key': 'reach-over' });
       expect(res.status).toBe(404);
       expect((await a.api('GET', `/v1/customers/${customerId}`)).body.balance).toBe(100);
@@ -70,7 +70,12 @@ for (const dialect of DIALECTS) {
       expect(history.map((t) => t.reason)).toEqual(['Opening balance']);
       const rows = await server.database.db.selectFrom('transactions').select('store_id').where('customer_id', '=', customerId).execute();
       expect(rows.every((r) => r.store_id === a.id)).toBe(true);
-      expect(await server.database.db.selectFrom('idempotency_keys').select('key').where('store_id', '=', b.id).execute()).toEqual([]);
+      // B's refusal is stored in B's scope only, as any 404 is (API.md), and says nothing of A.
+      const stored = await server.database.db.selectFrom('idempotency_keys').select(['store_id', 'status_code']).where('key', '=', 'reach-over').execute();
+      expect(stored).toEqual([{ store_id: b.id, status_code: 404 }]);
+      const replay = await b.api('POST', `/v1/customers/${customerId}/adjustments`, { points: 5, reason: 'Reach over' }, { 'idempotency-key': 'reach-over' });
+      expect(replay.status).toBe(404);
+      expect(replay.body).toEqual(res.body);
     });
 
     it("never lists another store's customers, whatever the filter", async () => {

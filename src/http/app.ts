@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { sql } from 'kysely';
-import { DatabaseUnavailableError, RateLimitedError, RequestError } from '../domain/errors.js';
-import { hashApiKey } from '../ledger/stores.js';
-import { apiKeyAuth, bearerToken } from './auth.js';
+import { DatabaseUnavailableError, RequestError } from '../domain/errors.js';
+import { type Authenticator, createAuthenticator } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
+import { WindowLimiter } from './rate-limit.js';
 import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -17,12 +16,19 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { deliverySchema, notificationSchema, webhookSchema } from './schemas/webhooks.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
-import { rejectNul, validatorCompiler } from './validation.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH, rejectNul, validatorCompiler } from './validation.js';
 
 export interface AppOptions {
   logger?: FastifyBaseLogger;
-  /** Requests per minute per API key; 0 turns the limit off. */
+  /** Requests per minute per API key (and per client address without a valid key); 0 turns the limit off. */
   rateLimitPerMinute?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This instance's authentication (a revoke route calls auth.forgetApiKey). */
+    auth: Authenticator;
+  }
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -47,6 +53,14 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.decorateRequest('principal', null);
   // JSON only; a text body to a JSON route is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonDepthExceeds(body as string)) {
+      done(new RequestError('invalid_json', `The body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => errorHandler(new RequestError('not_found', `No route for ${req.method} ${pathOf(req.url)}`), req, reply));
@@ -74,18 +88,11 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   const perMinute = opts.rateLimitPerMinute ?? 6000;
-  if (perMinute > 0) {
-    await app.register(rateLimit, {
-      global: false,
-      max: perMinute,
-      timeWindow: 60_000,
-      keyGenerator: (req) => {
-        const key = bearerToken(req.headers.authorization);
-        return key ? `key:${hashApiKey(key)}` : `ip:${req.ip}`;
-      },
-      errorResponseBuilder: (_req, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
-    });
-  }
+  const auth = createAuthenticator(
+    ctx.database.db,
+    perMinute > 0 ? { perKey: new WindowLimiter(perMinute), perAddress: new WindowLimiter(perMinute) } : {},
+  );
+  app.decorate('auth', auth);
 
   // Described in the OpenAPI document like every route, as needing no key (`security: []`).
   const open = { tags: ['meta'], security: [] };
@@ -110,8 +117,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   app.get('/openapi.json', { schema: { ...open, summary: 'This OpenAPI document' }, handler: async () => app.swagger() });
 
   await app.register(async (v1) => {
-    if (perMinute > 0) v1.addHook('onRequest', v1.rateLimit());
-    v1.addHook('onRequest', apiKeyAuth(ctx));
+    v1.addHook('onRequest', auth.authenticate);
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });

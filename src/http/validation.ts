@@ -37,3 +37,27 @@ function findNul(value: unknown, path: string): string | undefined {
   }
   return undefined;
 }
+
+/** Deeper bodies are refused before anything recursive (JSON.parse, NUL check, hashing) runs. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * How deeply a JSON text nests arrays and objects, counted in one loop over the characters
+ * (strings skipped), stopping as soon as `limit` is passed. Iterative on purpose: the text is
+ * untrusted and a recursive walk of a 20,000-deep body overflows the stack.
+ */
+export function jsonDepthExceeds(text: string, limit = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}

@@ -39,8 +39,10 @@ function canonicalJson(value: unknown): string {
  * Runs a write at most once per (store, key). The first response is stored in the same
  * transaction as the write, so a crash can never leave a key applied-but-unrecorded or
  * recorded-but-unapplied. A retry with the same request replays the stored response; with a
- * different request it is refused. Only successful responses are stored: a refused request
- * wrote nothing, so retrying it runs it again.
+ * different request it is refused. A request refused by a business rule once it began
+ * executing (`refusal(err)` gives its response) is stored too, in a transaction of its own
+ * after the refused work rolled back, and replayed like a success; errors `refusal` does not
+ * answer for (validation, rate limits, lost connections) are not stored, so a retry runs again.
  *
  * It can throw: IdempotencyKeyReusedError, IdempotencyKeyInProgressError, and whatever `work` throws.
  */
@@ -49,6 +51,7 @@ export async function withIdempotency<T>(
   req: { storeId: number; key: string; hash: string; status: number },
   work: (trx: Trx) => Promise<T>,
   present: (result: T) => unknown,
+  refusal: (err: DomainError) => { status: number; body: unknown } | undefined = () => undefined,
 ): Promise<StoredResponse> {
   const slot = `${req.storeId}:${req.key}`;
   if (inFlight.has(slot)) throw new IdempotencyKeyInProgressError();
@@ -63,21 +66,42 @@ export async function withIdempotency<T>(
       const stored = await committer.run((trx) => findStored(trx, req));
       if (stored) return stored;
     }
-    throw err;
+    const refused = err instanceof DomainError ? refusal(err) : undefined;
+    if (!refused) throw err;
+    return storeRefusal(committer, { ...req, status: refused.status }, refused.body);
   } finally {
     inFlight.delete(slot);
   }
 }
 
-async function runOnce<T>(
-  trx: Trx,
+async function storeRefusal(
+  committer: Committer,
   req: { storeId: number; key: string; hash: string; status: number },
-  work: (trx: Trx) => Promise<T>,
-  present: (result: T) => unknown,
+  body: unknown,
 ): Promise<StoredResponse> {
-  const stored = await findStored(trx, req);
-  if (stored) return stored;
-  const body = present(await work(trx));
+  try {
+    await committer.run((trx) => insertStored(trx, req, body));
+    return { status: req.status, body, replayed: false };
+  } catch (err) {
+    // Another process stored this key meanwhile: its response is the one to give.
+    if (!isUniqueViolation(err)) throw err;
+    const stored = await committer.run((trx) => findStored(trx, req));
+    if (!stored) throw err;
+    return stored;
+  }
+}
+
+/**
+ * The stored response for a key, for a request that would not store one (a dry run): a key
+ * already used with another request is refused whatever this one asks.
+ *
+ * It can throw: IdempotencyKeyReusedError.
+ */
+export function peekStored(trx: Trx, req: { storeId: number; key: string; hash: string }): Promise<StoredResponse | undefined> {
+  return findStored(trx, req);
+}
+
+async function insertStored(trx: Trx, req: { storeId: number; key: string; hash: string; status: number }, body: unknown): Promise<void> {
   await trx
     .insertInto('idempotency_keys')
     .values({
@@ -89,6 +113,18 @@ async function runOnce<T>(
       created_at: Date.now(),
     })
     .execute();
+}
+
+async function runOnce<T>(
+  trx: Trx,
+  req: { storeId: number; key: string; hash: string; status: number },
+  work: (trx: Trx) => Promise<T>,
+  present: (result: T) => unknown,
+): Promise<StoredResponse> {
+  const stored = await findStored(trx, req);
+  if (stored) return stored;
+  const body = present(await work(trx));
+  await insertStored(trx, req, body);
   return { status: req.status, body, replayed: false };
 }
 

@@ -2,7 +2,7 @@ import type { Trx } from '../db/committer.js';
 import { createHash, randomBytes, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
-import { ValidationError } from '../domain/errors.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
 import { NAME_MAX, optionalText, validEmail } from '../domain/validation.js';
 import type { DB } from '../db/schema.js';
@@ -106,4 +106,18 @@ export async function authenticateApiKey(db: Kysely<DB>, key: string): Promise<A
     .executeTakeFirst();
   if (!row) return undefined;
   return { storeId: row.store_id, actor: { type: 'api_key', id: row.id, name: `${row.name} (${row.key_prefix}…)` } };
+}
+
+/**
+ * Revokes one of a store's API keys: from now on it authenticates nothing (instances that cached
+ * it stop accepting it within AUTH_CACHE_TTL_MS; the revoking instance forgets it at once).
+ * Revoking a key twice keeps its first revocation time.
+ *
+ * Needs: a transaction. It can throw: NotFoundError (no such key in this store).
+ */
+export async function revokeApiKey(trx: Trx, storeId: number, id: number): Promise<void> {
+  const row = await trx.selectFrom('api_keys').select('revoked_at').where('store_id', '=', storeId).where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError('API key', id);
+  if (row.revoked_at !== null) return;
+  await trx.updateTable('api_keys').set({ revoked_at: Date.now() }).where('store_id', '=', storeId).where('id', '=', id).execute();
 }

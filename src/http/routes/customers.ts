@@ -10,6 +10,7 @@ import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import {
   commonErrors,
+  postErrors,
   idempotencyHeader,
   idParams,
   ledgerWriteSchema,
@@ -38,7 +39,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       summary: 'Create a customer',
       headers: idempotencyHeader,
       body: newCustomerBody,
-      response: { 201: { $ref: 'Customer#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+      response: { 201: { $ref: 'Customer#' }, ...commonErrors, ...postErrors },
     },
     handler: (req, reply) =>
       sendWrite(ctx, req, reply, 201, (trx) => createCustomer(trx, principal(req).storeId, req.body)),
@@ -76,7 +77,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
         params: idParams,
         headers: idempotencyHeader,
         body: adjustmentBody,
-        response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+        response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
       },
       handler: (req, reply) => {
         const { expiresAt, availableAt, ...body } = req.body;
@@ -102,7 +103,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       params: idParams,
       headers: idempotencyHeader,
       body: resetBody,
-      response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors },
+      response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
     },
     handler: (req, reply) => {
       const { storeId, actor } = principal(req);

@@ -6,9 +6,9 @@ import { cancelJob, createRevertJob, getJob, listJobs, streamJobErrors } from '.
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { csvStream } from '../csv-stream.js';
-import { sendWrite } from '../idempotent.js';
+import { sendRead, sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
-import { commonErrors, idempotencyHeader, idParams, pagingQuery } from '../schemas/common.js';
+import { commonErrors, postErrors, textAnswer, idempotencyHeader, idParams, pagingQuery } from '../schemas/common.js';
 import { bulkAdjustmentBody, previewSchema, revertBody } from '../schemas/jobs.js';
 import type { JobEventStreams } from '../sse.js';
 
@@ -34,11 +34,11 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       summary: 'Adjust or reset many customers as a background job (or preview it with dryRun)',
       headers: idempotencyHeader,
       body: bulkAdjustmentBody,
-      response: { 200: previewSchema, 202: jobReply, ...commonErrors },
+      response: { 200: previewSchema, 202: jobReply, ...commonErrors, ...postErrors },
     },
     handler: async (req, reply) => {
       const { storeId, actor } = principal(req);
-      if (req.body.dryRun) return reply.send({ preview: await previewBulk(scans, storeId, req.body) });
+      if (req.body.dryRun) return sendRead(ctx, req, reply, async () => ({ preview: await previewBulk(scans, storeId, req.body) }));
       return queued(sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => ({ job })));
     },
   });
@@ -74,7 +74,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       tags: ['jobs'],
       summary: "Server-Sent Events: the job's state now, then at every change, until it ends",
       params: idParams,
-      produces: ['text/event-stream'],
+      response: { 200: textAnswer('text/event-stream', 'One `data:` line per change'), 404: { $ref: 'Error#' }, ...commonErrors },
     },
     handler: async (req, reply) => {
       const { storeId } = principal(req);
@@ -89,7 +89,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       summary: 'Cancel a job (a running one stops after its current chunk)',
       params: idParams,
       headers: idempotencyHeader,
-      response: { 200: jobReply, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+      response: { 200: jobReply, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
     },
     handler: (req, reply) =>
       sendWrite(ctx, req, reply, 200, (trx) => cancelJob(trx, principal(req).storeId, req.params.id), (job) => ({ job })),
@@ -102,7 +102,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       params: idParams,
       headers: idempotencyHeader,
       body: revertBody,
-      response: { 202: jobReply, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+      response: { 202: jobReply, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
     },
     handler: (req, reply) => {
       const { storeId, actor } = principal(req);
@@ -117,7 +117,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       tags: ['jobs'],
       summary: "The job's error report as CSV",
       params: idParams,
-      produces: ['text/csv'],
+      response: { 200: textAnswer('text/csv', 'One row per error'), 404: { $ref: 'Error#' }, ...commonErrors },
     },
     handler: async (req, reply) => {
       const { storeId } = principal(req);

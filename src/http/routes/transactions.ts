@@ -8,7 +8,7 @@ import type { AppContext } from '../context.js';
 import { csvStream } from '../csv-stream.js';
 import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
-import { commonErrors, idempotencyHeader, idParams, ledgerWriteSchema, pageSchema } from '../schemas/common.js';
+import { commonErrors, postErrors, textAnswer, idempotencyHeader, idParams, ledgerWriteSchema, pageSchema } from '../schemas/common.js';
 import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../schemas/customers.js';
 
 export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -33,8 +33,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       tags: ['transactions'],
       summary: 'Stream the transaction log as CSV (formula-safe cells)',
       querystring: transactionExportQuery,
-      produces: ['text/csv'],
-      response: { 200: { description: 'CSV with a header row', type: 'string' }, ...commonErrors },
+      response: { 200: textAnswer('text/csv', 'CSV with a header row'), ...commonErrors },
     },
     handler: async (req, reply) => {
       const rows = streamTransactions(scans, principal(req).storeId, req.query);
@@ -55,7 +54,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       params: idParams,
       headers: idempotencyHeader,
       body: reverseBody,
-      response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, ...commonErrors },
+      response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
     },
     handler: (req, reply) => {
       const { storeId, actor } = principal(req);

@@ -103,14 +103,34 @@ export const idParams = {
   additionalProperties: false,
 } as const;
 
-/** The errors every authenticated route can answer with. */
+/**
+ * The errors every authenticated route can answer with: a malformed URL, no or a bad key,
+ * a validation failure, the rate limit, the database out of reach.
+ */
 export const commonErrors = {
+  400: { $ref: 'Error#' },
   401: { $ref: 'Error#' },
   422: { $ref: 'Error#' },
   429: { $ref: 'Error#' },
+  503: { $ref: 'Error#' },
+} as const;
+
+/**
+ * What every POST can also answer: its Idempotency-Key reused or still in progress (409), a
+ * body too large or of a type other than JSON.
+ */
+export const postErrors = {
+  409: { $ref: 'Error#' },
+  413: { $ref: 'Error#' },
+  415: { $ref: 'Error#' },
 } as const;
 
 export const idempotencyHeader = {
   type: 'object',
   properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } },
 } as const;
+
+/** A 200 answer in another media type than JSON (CSV, Server-Sent Events), as OpenAPI declares it. */
+export function textAnswer(mediaType: string, description: string) {
+  return { description, content: { [mediaType]: { schema: { type: 'string' } } } } as const;
+}
