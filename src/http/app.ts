@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { sql } from 'kysely';
@@ -11,6 +12,13 @@ import { errorHandler } from './errors.js';
 import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { sessionRoutes } from './routes/session.js';
+import { setupRoutes } from './routes/setup.js';
+import { userRoutes } from './routes/users.js';
+import { agentLimit, authorize } from './permissions.js';
+import { sessionAuth } from './session-auth.js';
+import { apiKeySchema, userSchema } from './schemas/staff.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
@@ -54,8 +62,9 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   const streams = jobEventStreams();
   app.addHook('preClose', async () => streams.closeAll());
-  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema]) app.addSchema(schema);
+  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema, userSchema, apiKeySchema]) app.addSchema(schema);
 
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -95,9 +104,21 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   app.get('/openapi.json', { schema: { ...open, summary: 'This OpenAPI document' }, handler: async () => app.swagger() });
 
+  // Setup and login need no key; they are limited per address like unauthenticated traffic.
+  await app.register(async (open) => {
+    if (perMinute > 0) open.addHook('onRequest', open.rateLimit());
+    await open.register(setupRoutes, { ctx });
+    await open.register(sessionRoutes, { ctx });
+  });
+
   await app.register(async (v1) => {
     if (perMinute > 0) v1.addHook('onRequest', v1.rateLimit());
+    v1.addHook('onRequest', sessionAuth(ctx));
     v1.addHook('onRequest', apiKeyAuth(ctx));
+    v1.addHook('onRequest', authorize());
+    v1.addHook('preHandler', agentLimit(ctx));
+    await v1.register(userRoutes, { ctx });
+    await v1.register(apiKeyRoutes, { ctx });
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });

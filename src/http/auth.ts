@@ -19,9 +19,16 @@ export function bearerToken(header: string | undefined): string | undefined {
  * Bearer API-key authentication. Lookups are cached for 30 s by the key's hash (never the key),
  * so a hot integration costs one SHA-256 per request, not a query.
  */
+const cache = new Map<string, { principal: Principal | undefined; expires: number }>();
+
+/** Forgets cached key lookups, so a revoked key stops working at once in this process. */
+export function forgetApiKeys(): void {
+  cache.clear();
+}
+
 export function apiKeyAuth(ctx: AppContext) {
-  const cache = new Map<string, { principal: Principal | undefined; expires: number }>();
   return async function authenticate(req: FastifyRequest): Promise<void> {
+    if (req.principal) return; // a session cookie (session-auth.ts) already identified the caller
     const key = bearerToken(req.headers.authorization);
     if (key === undefined) throw new UnauthorizedError('Send an API key as "Authorization: Bearer <key>"');
     const hash = hashApiKey(key);

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { Dialect } from './helpers.js';
 import * as m0001 from './0001_core_ledger.js';
 import * as m0002 from './0002_jobs_and_outbox.js';
+import * as m0004 from './0004_staff_sessions.js';
 
 /**
  * The ordered list of migrations. Never edit or rename one after it has shipped:
@@ -11,5 +12,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_core_ledger': { up: m0001.up(dialect) },
     '0002_jobs_and_outbox': { up: m0002.up(dialect) },
+    '0004_staff_sessions': { up: m0004.up(dialect) },
   };
 }

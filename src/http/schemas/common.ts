@@ -106,6 +106,7 @@ export const idParams = {
 /** The errors every authenticated route can answer with. */
 export const commonErrors = {
   401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
   422: { $ref: 'Error#' },
   429: { $ref: 'Error#' },
 } as const;
