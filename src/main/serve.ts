@@ -4,6 +4,7 @@
  * src/; nothing imports it except src/cli (the `serve` and `worker` commands).
  */
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createCommitter } from '../db/committer.js';
@@ -20,6 +21,7 @@ export interface ServeOptions {
 interface Running {
   app?: FastifyInstance;
   workers?: Workers;
+  redis?: Redis;
   database: Database;
 }
 
@@ -49,11 +51,14 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Fa
   const database = await connect(config.databaseUrl, { poolSize: config.pgPoolSize });
   const workers =
     opts.worker === false ? undefined : startWorkers(database, runnerOptions(config), (msg, extra) => logger.info(extra ?? {}, msg));
+  // Shared rate-limit counters; a Redis that does not answer within 500 ms lets requests through.
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { commandTimeout: 500, maxRetriesPerRequest: 1 }) : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
   const app = await buildApp(
     { database, committer: createCommitter(database), workers },
-    { logger, rateLimitPerMinute: config.rateLimitPerMinute },
+    { logger, rateLimitPerMinute: config.rateLimitPerMinute, redis },
   );
-  onSignals(config, logger, { app, workers, database });
+  onSignals(config, logger, { app, workers, database, redis });
   await app.listen({ port: config.port, host: config.host });
   logger.info({ database: database.dialect, location: database.location }, 'tally is serving');
   return app;
@@ -74,6 +79,7 @@ export async function shutDown(running: Running, logger: Logger): Promise<boolea
     // The listener and the worker stop side by side: requests finish while the chunk does.
     await Promise.all([running.app?.close(), running.workers?.stop()]);
     await running.database.close();
+    await running.redis?.quit();
     return true;
   } catch (err) {
     logger.error({ err }, 'shutdown failed');
