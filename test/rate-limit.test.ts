@@ -84,3 +84,36 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('rate-limit counters in Redis (REDIS_URL)', () => {
+  it('shares one limit between two app instances on one database', async () => {
+    const { Redis } = await import('ioredis');
+    const { randomBytes } = await import('node:crypto');
+    const { buildApp } = await import('../src/http/app.js');
+    const server = await startServer(DIALECTS[0]);
+    const redis = new Redis('redis://127.0.0.1:6379', { commandTimeout: 2000 });
+    const prefix = `tally:test:${randomBytes(6).toString('hex')}:`;
+    const [one, two] = await Promise.all(
+      [0, 1].map(async () => {
+        const app = await buildApp({ database: server.database, committer: server.committer }, { rateLimitPerMinute: 4, redis, redisPrefix: prefix });
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+      }),
+    );
+    try {
+      const store = await server.newStore('shared');
+      const call = (url: string) => request(`${url}/v1/customers`, 'GET', undefined, { authorization: `Bearer ${store.apiKey}` });
+      const statuses = [];
+      for (const url of [one.url, two.url, one.url, two.url, one.url, two.url]) statuses.push((await call(url)).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+      const keys = await redis.keys(`${prefix}*`);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(Math.max(...(await Promise.all(keys.map((k) => redis.pttl(k)))))).toBeLessThanOrEqual(61_000);
+    } finally {
+      await one.app.close();
+      await two.app.close();
+      await server.close();
+      await redis.quit();
+    }
+  });
+});

@@ -7,7 +7,8 @@ import { DatabaseUnavailableError, RequestError } from '../domain/errors.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
-import { WindowLimiter } from './rate-limit.js';
+import { type Limiter, RedisWindowLimiter, WindowLimiter } from './rate-limit.js';
+import type { Redis } from 'ioredis';
 import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -30,6 +31,10 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Requests per minute per API key (and per client address without a valid key); 0 turns the limit off. */
   rateLimitPerMinute?: number;
+  /** Where the rate-limit counters live when several instances share one limit (REDIS_URL). */
+  redis?: Redis;
+  /** Namespace of the counters in Redis (default `tally:rl:`). */
+  redisPrefix?: string;
 }
 
 declare module 'fastify' {
@@ -97,10 +102,14 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   const perMinute = opts.rateLimitPerMinute ?? 6000;
-  const perAddress = perMinute > 0 ? new WindowLimiter(perMinute) : undefined;
+  const limiter = (): Limiter =>
+    opts.redis
+      ? new RedisWindowLimiter(opts.redis, perMinute, { prefix: opts.redisPrefix, onError: (err) => app.log.warn({ err }, 'rate limit: Redis did not answer; request let through') })
+      : new WindowLimiter(perMinute);
+  const perAddress = perMinute > 0 ? limiter() : undefined;
   const auth = createAuthenticator(ctx.database.db, {
     sources: [sessionAuth(ctx)],
-    ...(perMinute > 0 ? { perKey: new WindowLimiter(perMinute), perAddress } : {}),
+    ...(perMinute > 0 ? { perKey: limiter(), perAddress } : {}),
   });
   app.decorate('auth', auth);
 

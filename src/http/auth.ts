@@ -4,7 +4,7 @@ import type { DB } from '../db/schema.js';
 import { UnauthorizedError } from '../domain/errors.js';
 import { authenticateApiKey, hashApiKey } from '../ledger/stores.js';
 import type { Principal } from './context.js';
-import type { WindowLimiter } from './rate-limit.js';
+import type { Limiter } from './rate-limit.js';
 
 /**
  * How long a key lookup is trusted. Short, because a key revoked on another instance keeps
@@ -25,9 +25,9 @@ export interface AuthOptions {
   /** Principal sources tried before the bearer key (the admin app's session cookie). */
   sources?: PrincipalSource[];
   /** Per principal, after authentication (absent: no limit). */
-  perKey?: WindowLimiter;
+  perKey?: Limiter;
   /** Per client address, for requests without a known key, before any database lookup. */
-  perAddress?: WindowLimiter;
+  perAddress?: Limiter;
 }
 
 /** One way of finding who calls: undefined when the request does not use it. */
@@ -55,7 +55,7 @@ export function createAuthenticator(db: Kysely<DB>, opts: AuthOptions = {}): Aut
     const now = Date.now();
     let hit = cache.get(hash);
     if (!hit || hit.expires < now) {
-      opts.perAddress?.hit(`ip:${req.ip}`);
+      await opts.perAddress?.hit(`ip:${req.ip}`);
       hit = { principal: await authenticateApiKey(db, key), expires: now + AUTH_CACHE_TTL_MS };
       if (cache.size >= MAX_ENTRIES) cache.clear();
       cache.set(hash, hit);
@@ -69,12 +69,12 @@ export function createAuthenticator(db: Kysely<DB>, opts: AuthOptions = {}): Aut
       for (const source of sources) {
         const found = await source(req);
         if (found) {
-          opts.perKey?.hit(`${found.actor.type}:${found.actor.id}`);
+          await opts.perKey?.hit(`key:${found.actor.type}:${found.actor.id}`);
           req.principal = found;
           return;
         }
       }
-      opts.perAddress?.hit(`ip:${req.ip}`);
+      await opts.perAddress?.hit(`ip:${req.ip}`);
       throw new UnauthorizedError('Send an API key as "Authorization: Bearer <key>"');
     },
     forgetApiKey(id) {

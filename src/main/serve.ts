@@ -4,6 +4,7 @@
  * src/; nothing imports it except src/cli (the `serve` and `worker` commands).
  */
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createCommitter } from '../db/committer.js';
@@ -22,6 +23,7 @@ interface Running {
   app?: FastifyInstance;
   workers?: Workers;
   dispatcher?: Dispatcher;
+  redis?: Redis;
   database: Database;
 }
 
@@ -59,11 +61,14 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Fa
   const log = (msg: string, extra?: Record<string, unknown>) => logger.info(extra ?? {}, msg);
   const workers = opts.worker === false ? undefined : startWorkers(database, runnerOptions(config), log);
   const dispatcher = opts.worker === false ? undefined : startDispatcher(database, { ...dispatcherOptionsFromEnv(), log });
+  // Shared rate-limit counters; a Redis that does not answer within 500 ms lets requests through.
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { commandTimeout: 500, maxRetriesPerRequest: 1 }) : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
   const app = await buildApp(
     { database, committer: createCommitter(database), workers, dispatcher },
-    { logger, rateLimitPerMinute: config.rateLimitPerMinute },
+    { logger, rateLimitPerMinute: config.rateLimitPerMinute, redis },
   );
-  onSignals(config, logger, { app, workers, dispatcher, database });
+  onSignals(config, logger, { app, workers, dispatcher, database, redis });
   await app.listen({ port: config.port, host: config.host });
   logger.info({ database: database.dialect, location: database.location }, 'tally is serving');
   return app;
@@ -86,6 +91,7 @@ export async function shutDown(running: Running, logger: Logger): Promise<boolea
     // The listener and the worker stop side by side: requests finish while the chunk does.
     await Promise.all([running.app?.close(), running.workers?.stop(), running.dispatcher?.stop()]);
     await running.database.close();
+    await running.redis?.quit();
     return true;
   } catch (err) {
     logger.error({ err }, 'shutdown failed');
