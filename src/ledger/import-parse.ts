@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type CsvError, parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { ImportFileError } from '../domain/errors.js';
 import { type ColumnMap, mapHeaders } from '../domain/import/headers.js';
 import { checkRecord, type ImportRow, type ImportType, missingColumns, type RowError } from '../domain/import/rows.js';
@@ -61,6 +61,8 @@ export async function* parseImport(source: AsyncIterable<Uint8Array | string>, t
   const parser = parse({
     bom: true,
     delimiter: kind.delimiter,
+    // Files edited on several systems mix line endings; every one of them ends a record.
+    record_delimiter: ['\r\n', '\n', '\r'],
     relax_column_count: true,
     skip_empty_lines: false,
     max_record_size: MAX_RECORD_BYTES,
@@ -70,7 +72,7 @@ export async function* parseImport(source: AsyncIterable<Uint8Array | string>, t
   try {
     yield* records(parser, type);
   } catch (err) {
-    if ((err as CsvError).code?.startsWith?.('CSV_')) {
+    if (err instanceof CsvError) {
       const e = err as CsvError & { lines?: number };
       throw new ImportFileError(`The file is not valid CSV: ${e.message}`, e.lines);
     }
