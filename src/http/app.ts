@@ -10,6 +10,7 @@ import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
+import { importRoutes } from './routes/imports.js';
 import { jobRoutes } from './routes/jobs.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
@@ -111,6 +112,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     v1.addHook('onRequest', apiKeyAuth(ctx));
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
+    await v1.register(importRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });
   });
   return app;
