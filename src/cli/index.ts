@@ -7,6 +7,7 @@ import { runWorkers, serve } from '../main/serve.js';
 import { seedCustomers } from '../ledger/seed.js';
 import { createStore } from '../ledger/stores.js';
 import { verifyLedger } from '../ledger/verify.js';
+import { exportCommand } from './export.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
 
@@ -118,6 +119,7 @@ export function program(): Command {
       });
     });
 
+  exportCommand(cli, withDatabase);
   return cli;
 }
 
