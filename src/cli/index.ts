@@ -10,6 +10,7 @@ import { issueApiKey } from '../ledger/api-keys.js';
 import { createUser, resetPassword } from '../ledger/users.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { verifyLedger } from '../ledger/verify.js';
+import { exportCommand } from './export.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
 
@@ -178,6 +179,7 @@ export function program(): Command {
       });
     });
 
+  exportCommand(cli, withDatabase);
   return cli;
 }
 

@@ -215,3 +215,21 @@ export class LastOwnerError extends DomainError {
     super('The store must keep at least one active owner');
   }
 }
+
+/**
+ * An import file that cannot be read as a CSV at all (wrong encoding, binary, a broken quote, a
+ * header without the needed columns): the whole file is refused, nothing is written. Row-level
+ * problems are row errors in the job's report instead.
+ */
+export class ImportFileError extends DomainError {
+  readonly code = 'invalid_csv';
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+  override details() {
+    return this.line === undefined ? undefined : { line: this.line };
+  }
+}

@@ -11,6 +11,7 @@ import { type Limiter, RedisWindowLimiter, WindowLimiter } from './rate-limit.js
 import type { Redis } from 'ioredis';
 import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
+import { importRoutes } from './routes/imports.js';
 import { jobRoutes } from './routes/jobs.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { sessionRoutes } from './routes/session.js';
@@ -150,6 +151,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(apiKeyRoutes, { ctx });
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
+    await v1.register(importRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });
     await v1.register(webhookRoutes, { ctx });
     await v1.register(notificationRoutes, { ctx });

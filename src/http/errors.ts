@@ -26,6 +26,7 @@ export const STATUS_BY_CODE = {
   uri_too_long: 414,
   unsupported_media_type: 415,
   validation_error: 422,
+  invalid_csv: 422,
   insufficient_points: 422,
   not_reversible: 422,
   confirmation_required: 422,

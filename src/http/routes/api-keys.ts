@@ -4,7 +4,7 @@ import { issueApiKey, listApiKeys, revokeApiKey } from '../../ledger/api-keys.js
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
-import { commonErrors, idempotencyHeader, idParams , postErrors} from '../schemas/common.js';
+import { commonErrors, idempotencyHeader, idParams, postErrors } from '../schemas/common.js';
 import { newApiKeyBody } from '../schemas/staff.js';
 
 const errors = commonErrors;

@@ -3,7 +3,7 @@ import { createUser, listUsers, updateUser, type NewUser, type UserChange } from
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
-import { commonErrors, idempotencyHeader, idParams , postErrors} from '../schemas/common.js';
+import { commonErrors, idempotencyHeader, idParams, postErrors } from '../schemas/common.js';
 import { newUserBody, userChangeBody } from '../schemas/staff.js';
 
 const errors = commonErrors;
