@@ -9,7 +9,7 @@ import { type TestStore, useServer } from './support/server.js';
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const CSV_HEADER =
-  'id,customerId,type,points,tierPoints,balanceAfter,reason,customerMessage,visibleToCustomer,actorType,actorId,actorName,jobId,reversesId,reference,createdAt';
+  'id,customerId,type,points,tierPoints,balanceAfter,reason,customerMessage,visibleToCustomer,actorType,actorId,actorName,jobId,reversesId,reference,createdAt,customerExternalId,customerEmail';
 
 /** Follows nextCursor from the first page to the last; every page is checked to be non-empty and at most `limit`. */
 async function walk<T extends { id: number }>(store: TestStore, path: string, limit: number): Promise<{ items: T[]; pages: number[] }> {
@@ -341,6 +341,9 @@ for (const dialect of DIALECTS) {
       expect(rows.map((r) => r.createdAt)).toEqual(api.map((t) => t.createdAt));
       expect(rows.map((r) => r.actorName)).toEqual(api.map((t) => t.actor.name));
       expect(rows.every((r) => r.customerId === String(c.id))).toBe(true);
+      // The file names the member outside this store too (so a history import can find them).
+      expect(rows.every((r) => r.customerExternalId === (c.externalId ?? '') && r.customerEmail === (c.email ?? ''))).toBe(true);
+      expect(rows[0].customerExternalId).not.toBe('');
     });
 
     it('exports with the same filters as the log', async () => {

@@ -1,5 +1,5 @@
 import { escapeCsvCell } from '../domain/csv-cell.js';
-import type { Transaction } from '../domain/types.js';
+import type { ExportedTransaction } from './transactions.js';
 
 export const TRANSACTION_CSV_COLUMNS = [
   'id',
@@ -18,12 +18,14 @@ export const TRANSACTION_CSV_COLUMNS = [
   'reversesId',
   'reference',
   'createdAt',
+  'customerExternalId',
+  'customerEmail',
 ] as const;
 
 const text = (v: string | null) => (v === null ? '' : escapeCsvCell(v));
 
 /** One CSV record per transaction: the API's fields, actor flattened, every text cell formula-safe. */
-export function transactionCsvRecord(t: Transaction): (string | number)[] {
+export function transactionCsvRecord(t: ExportedTransaction): (string | number)[] {
   return [
     t.id,
     t.customerId,
@@ -41,13 +43,15 @@ export function transactionCsvRecord(t: Transaction): (string | number)[] {
     t.reversesId ?? '',
     text(t.reference),
     t.createdAt,
+    text(t.customerExternalId),
+    text(t.customerEmail),
   ];
 }
 
 /** The header row, then a record per transaction (the first one already pulled by the caller). */
 export async function* transactionCsvRows(
-  first: IteratorResult<Transaction>,
-  rest: AsyncIterator<Transaction>,
+  first: IteratorResult<ExportedTransaction>,
+  rest: AsyncIterator<ExportedTransaction>,
 ): AsyncGenerator<(string | number)[]> {
   yield [...TRANSACTION_CSV_COLUMNS];
   let next = first;

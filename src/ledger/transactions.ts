@@ -26,6 +26,9 @@ export async function listTransactions(
 
 const EXPORT_BATCH = 2000;
 
+/** A transaction as exported: with the identifiers that name its customer outside this store. */
+export type ExportedTransaction = Transaction & { customerExternalId: string | null; customerEmail: string | null };
+
 /**
  * Streams every matching transaction, newest first, in bounded memory: keyset batches of
  * 2,000 rows, each its own short query, so a long download never holds a read transaction open.
@@ -35,14 +38,26 @@ export async function* streamTransactions(
   db: Kysely<DB>,
   storeId: number,
   filter: TransactionFilter,
-): AsyncGenerator<Transaction> {
+): AsyncGenerator<ExportedTransaction> {
   checkFilter(filter);
   let beforeId: number | undefined;
   for (;;) {
     let q = selectTransactions(db, storeId, filter);
     if (beforeId !== undefined) q = q.where('id', '<', beforeId);
     const rows = await q.orderBy('id', 'desc').limit(EXPORT_BATCH).execute();
-    for (const row of rows) yield toTransaction(row);
+    // Who each row is about, outside this store too: one lookup per batch, not per row.
+    const ids = [...new Set(rows.map((r) => r.customer_id))];
+    const customers = new Map(
+      ids.length === 0
+        ? []
+        : (await db.selectFrom('customers').select(['id', 'external_id', 'email']).where('store_id', '=', storeId).where('id', 'in', ids).execute()).map(
+            (c) => [c.id, c] as const,
+          ),
+    );
+    for (const row of rows) {
+      const c = customers.get(row.customer_id);
+      yield { ...toTransaction(row), customerExternalId: c?.external_id ?? null, customerEmail: c?.email ?? null };
+    }
     if (rows.length < EXPORT_BATCH) return;
     beforeId = rows[rows.length - 1].id;
   }
