@@ -18,3 +18,51 @@ export function spawnThread(moduleUrl: URL, workerData: unknown): Worker {
 export function siblingModule(base: string, name: string): URL {
   return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
 }
+
+export interface SupervisedThread {
+  post(message: unknown): void;
+  /** Asks the thread to stop ('stop' message) and waits for it, at most timeoutMs, then ends it. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * A long-lived worker thread of ours (the SQLite job runner, the SQLite dispatcher): its log
+ * messages forwarded, and replaced a second after it dies (it should not), so its work never stalls.
+ */
+export function superviseThread(
+  moduleUrl: URL,
+  workerData: unknown,
+  name: string,
+  log: (msg: string, extra?: Record<string, unknown>) => void,
+): SupervisedThread {
+  let stopping = false;
+  let exited = false;
+  const spawn = (): Worker => {
+    const t = spawnThread(moduleUrl, workerData);
+    exited = false;
+    t.on('message', (m: { log?: string; extra?: Record<string, unknown> }) => m.log && log(m.log, m.extra));
+    t.on('error', (err) => log(`${name} thread crashed`, { err: String(err) }));
+    t.once('exit', (code) => {
+      exited = true;
+      if (stopping) return;
+      log(`${name} thread exited; restarting it`, { code });
+      setTimeout(() => {
+        if (!stopping) thread = spawn();
+      }, 1000).unref();
+    });
+    return t;
+  };
+  let thread = spawn();
+  return {
+    post: (message) => thread.postMessage(message),
+    stop: async (timeoutMs = 15_000) => {
+      stopping = true;
+      if (exited) return;
+      const done = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+      thread.postMessage('stop');
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([done, timeout]);
+      if (!exited) await thread.terminate();
+    },
+  };
+}

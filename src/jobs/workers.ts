@@ -1,8 +1,7 @@
-import type { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { createCommitter } from '../db/committer.js';
 import type { Database } from '../db/database.js';
-import { siblingModule, spawnThread } from '../db/threads.js';
+import { siblingModule, superviseThread } from '../db/threads.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
 
 export interface Workers {
@@ -28,38 +27,14 @@ export function startWorkers(database: Database, opts: RunnerOptions = {}, log: 
     runner.start();
     return { wake: () => runner.wake(), stop: () => runner.stop() };
   }
-  let stopping = false;
-  let exited = false;
   // The thread also takes over WAL checkpoints, so that their page copying and fsync of the
   // database file never run inside a request's commit on the event loop.
   void sql`PRAGMA wal_autocheckpoint = 0`.execute(database.db);
-  const spawn = () => {
-    const t = spawnThread(siblingModule(import.meta.url, 'worker-thread'), { url: `sqlite:${database.location}`, opts, gate: database.writeGate });
-    exited = false;
-    t.on('message', (m: { log?: string; extra?: Record<string, unknown> }) => m.log && log(m.log, m.extra));
-    t.on('error', (err) => log('job worker thread crashed', { err: String(err) }));
-    // A thread that dies (it should not) is replaced, so queued jobs never stall.
-    t.once('exit', (code) => {
-      exited = true;
-      if (stopping) return;
-      log('job worker thread exited; restarting it', { code });
-      setTimeout(() => {
-        if (!stopping) thread = spawn();
-      }, 1000).unref();
-    });
-    return t;
-  };
-  let thread: Worker = spawn();
-  return {
-    wake: () => thread.postMessage('wake'),
-    stop: async () => {
-      stopping = true;
-      if (exited) return;
-      const done = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
-      thread.postMessage('stop');
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
-      await Promise.race([done, timeout]);
-      if (!exited) await thread.terminate();
-    },
-  };
+  const thread = superviseThread(
+    siblingModule(import.meta.url, 'worker-thread'),
+    { url: `sqlite:${database.location}`, opts, gate: database.writeGate },
+    'job worker',
+    log,
+  );
+  return { wake: () => thread.post('wake'), stop: () => thread.stop(STOP_TIMEOUT_MS) };
 }

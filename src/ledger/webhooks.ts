@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { forgetSubscriptions } from '../db/queries/outbox.js';
 import type { Trx } from '../db/committer.js';
 import type { DB, WebhookDeliveriesTable, WebhookEndpointsTable } from '../db/schema.js';
 import { iso } from '../db/time.js';
@@ -91,6 +92,7 @@ export async function checkWebhookUrl(url: string | undefined): Promise<void> {
  * Needs: a transaction; the URL checked with checkWebhookUrl first. It can throw: ValidationError.
  */
 export async function createWebhook(trx: Trx, storeId: number, input: NewWebhook): Promise<WebhookWithSecret> {
+  forgetSubscriptions(storeId);
   const now = Date.now();
   const secret = newWebhookSecret();
   const row = await trx
@@ -121,6 +123,7 @@ export async function getWebhook(db: Kysely<DB>, storeId: number, id: number): P
  * Needs: a transaction; a new URL checked with checkWebhookUrl. It can throw: NotFoundError, ValidationError.
  */
 export async function updateWebhook(trx: Trx, storeId: number, id: number, change: WebhookChange): Promise<Webhook> {
+  forgetSubscriptions(storeId);
   const set: Partial<Selectable<WebhookEndpointsTable>> = { updated_at: Date.now() };
   if (change.url !== undefined) set.url = change.url;
   if (change.events !== undefined) set.events = JSON.stringify(validEvents(change.events));

@@ -36,14 +36,35 @@ export async function appendEvent(trx: Trx, storeId: number, type: EventType, da
   return Number(result.numAffectedRows ?? 0) > 0;
 }
 
+/** How long this process trusts that a store has no endpoint for transaction.created. */
+const NO_SUBSCRIBER_TTL_MS = 1_000;
+const noSubscriberUntil = new Map<number, number>();
+
 /**
- * `transaction.created` for a single write, written only when some endpoint subscribes.
+ * `transaction.created` for a single write, written only when some endpoint subscribes. Single
+ * writes are the hot path: a store found without such an endpoint is not asked again for a second
+ * (a statement, and on PostgreSQL a round trip, saved on every adjustment), so an endpoint created
+ * or enabled on another instance receives this instance's single writes within a second. This
+ * instance's own endpoint changes take effect at once (forgetSubscriptions).
  *
  * @example await appendTransactionEvent(trx, storeId, written.transaction)
  * Needs: the write's transaction.
  */
 export async function appendTransactionEvent(trx: Trx, storeId: number, transaction: Transaction): Promise<boolean> {
-  return appendEvent(trx, storeId, 'transaction.created', transaction);
+  const until = noSubscriberUntil.get(storeId);
+  if (until !== undefined && until > Date.now()) return false;
+  const written = await appendEvent(trx, storeId, 'transaction.created', transaction);
+  if (written) noSubscriberUntil.delete(storeId);
+  else {
+    if (noSubscriberUntil.size > 100_000) noSubscriberUntil.clear();
+    noSubscriberUntil.set(storeId, Date.now() + NO_SUBSCRIBER_TTL_MS);
+  }
+  return written;
+}
+
+/** A store's endpoints changed in this process: its next single write asks again. */
+export function forgetSubscriptions(storeId: number): void {
+  noSubscriberUntil.delete(storeId);
 }
 
 /** The job rows a batch covers: a customer-id range (bulk and revert chunks) or a transaction-id range. */
