@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobRunner } from '../src/jobs/runner.js';
+import { createBulkJob } from '../src/ledger/bulk.js';
 import { queueCustomerNotification } from '../src/ledger/notifications.js';
 import { hashPassword } from '../src/ledger/stores.js';
 import { startDispatcher } from '../src/notify/dispatcher.js';
@@ -10,7 +10,7 @@ import { mailerFromEnv } from '../src/notify/mailer.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer } from './support/fixtures.js';
 import { until } from './support/process.js';
-import { type TestStore, useServer } from './support/server.js';
+import { type TestStore, useServer, waitForJob } from './support/server.js';
 
 /** A real SMTP server on a local port that keeps every message it receives, parsed. */
 async function startSmtp(): Promise<{ port: number; mails: ParsedMail[]; close(): Promise<void> }> {
@@ -38,20 +38,23 @@ for (const dialect of DIALECTS) {
 
     async function storeWithStaff(): Promise<{ store: TestStore; userId: number }> {
       const store = await ctx.server.newStore('Mail store');
-      await ctx.server.database.db.updateTable('stores').set({ settings: JSON.stringify({ notifyEmail: 'owner@shop.example' }) }).where('id', '=', store.id).execute();
-      const user = await ctx.server.database.db.insertInto('users')
-        .values({ store_id: store.id, email: 'staff@shop.example', name: 'Sam', password_hash: await hashPassword('password1'), role: 'admin', created_at: Date.now() })
-        .returning('id').executeTakeFirstOrThrow();
+      const password = await hashPassword('password1');
+      const user = await ctx.server.committer.run(async (trx) => {
+        await trx.updateTable('stores').set({ settings: JSON.stringify({ notifyEmail: 'owner@shop.example' }) }).where('id', '=', store.id).execute();
+        return trx.insertInto('users')
+          .values({ store_id: store.id, email: 'staff@shop.example', name: 'Sam', password_hash: password, role: 'admin', created_at: Date.now() })
+          .returning('id').executeTakeFirstOrThrow();
+      });
       return { store, userId: user.id };
     }
 
     /** A bulk job started by the staff member (as a signed-in user would), run to its end. */
     async function staffJob(store: TestStore, userId: number): Promise<number> {
-      const res = await store.api('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: -20, reason: 'Mail test' });
-      expect(res.status, res.text).toBe(202);
-      await ctx.server.database.db.updateTable('jobs').set({ actor_type: 'user', actor_id: userId, actor_name: 'Sam' }).where('id', '=', res.body.job.id).execute();
-      await new JobRunner(ctx.server.database.db, ctx.server.committer).runJob(res.body.job.id);
-      return res.body.job.id;
+      const job = await ctx.server.committer.run((trx) =>
+        createBulkJob(trx, store.id, { selection: { all: true }, type: 'adjust', points: -20, reason: 'Mail test' }, { type: 'user', id: userId, name: 'Sam' }),
+      );
+      expect(await waitForJob(store, job.id)).toMatchObject({ status: 'completed' });
+      return job.id;
     }
 
     it('mails the end of a bulk job to notifyEmail and to the staff member who started it, with counts, time taken and the error-report link', async () => {

@@ -31,6 +31,9 @@ for (const dialect of DIALECTS) {
       const other = await startServer(dialect, { rateLimitPerMinute: 5 });
       try {
         const store = await other.newStore('limited');
+        // The windows are calendar minutes: start well inside one, so none ends mid-test.
+        const second = new Date().getSeconds();
+        if (second > 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
         // The key's first lookup counts against the address (1 of 5) and the key (1 of 5).
         expect((await store.api('GET', '/v1/customers')).status).toBe(200);
         for (let i = 0; i < 4; i++) {

@@ -41,6 +41,7 @@ class SqliteGroupCommitter implements Committer {
 
   constructor(
     private readonly db: Kysely<DB>,
+    /** Set on the serving thread: never wait synchronously for the lock (see begin()). */
     private readonly gate: Int32Array | undefined,
   ) {}
 
@@ -63,7 +64,7 @@ class SqliteGroupCommitter implements Committer {
     const batch = this.#queue.splice(0, MAX_BATCH);
     try {
       await this.db.connection().execute(async (conn) => {
-        await begin(conn, this.gate);
+        await (this.gate ? beginWithoutBlocking(conn, this.gate) : conn.executeQuery(BEGIN));
         await runBatch(conn, batch);
       });
     } catch (err) {
@@ -84,6 +85,8 @@ const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
 
 const NO_WAIT = CompiledQuery.raw('pragma busy_timeout = 0');
+/** The connection's usual busy timeout, restored once the lock is held (for statements outside the committer). */
+const WAIT = CompiledQuery.raw('pragma busy_timeout = 10000');
 /** How long a write waits for the write lock (held by the job thread or another process) before it fails. */
 const LOCK_WAIT_MS = 15_000;
 
@@ -93,9 +96,10 @@ const LOCK_WAIT_MS = 15_000;
  * attempt fails at once (busy_timeout 0) and is retried a millisecond later, with the gate raised
  * so the job thread, which checks it after each chunk, lets this writer in before its next chunk.
  */
-async function begin(conn: Kysely<DB>, gate: Int32Array | undefined): Promise<void> {
+async function beginWithoutBlocking(conn: Kysely<DB>, gate: Int32Array): Promise<void> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   let raised = false;
+  await conn.executeQuery(NO_WAIT);
   try {
     for (let delay = 1; ; delay = Math.min(delay * 2, 8)) {
       try {
@@ -104,14 +108,15 @@ async function begin(conn: Kysely<DB>, gate: Int32Array | undefined): Promise<vo
       } catch (err) {
         if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
       }
-      if (gate && !raised) {
+      if (!raised) {
         Atomics.add(gate, 0, 1);
         raised = true;
       }
       await new Promise((r) => setTimeout(r, delay));
     }
   } finally {
-    if (gate && raised) {
+    await conn.executeQuery(WAIT);
+    if (raised) {
       Atomics.sub(gate, 0, 1);
       Atomics.notify(gate, 0);
     }
@@ -154,8 +159,12 @@ class PostgresCommitter implements Committer {
   }
 }
 
-export function createCommitter(database: Database): Committer {
+/**
+ * The committer of a database handle. SQLite: on a thread that serves requests (the default) writes
+ * never wait synchronously for the write lock; a thread whose waiting blocks nobody (the job
+ * worker's) passes `{ mayBlock: true }` and waits on SQLite's busy timeout instead.
+ */
+export function createCommitter(database: Database, opts: { mayBlock?: boolean } = {}): Committer {
   if (database.dialect === 'postgres') return new PostgresCommitter(database.db);
-  void database.db.executeQuery(NO_WAIT);
-  return new SqliteGroupCommitter(database.db, database.writeGate);
+  return new SqliteGroupCommitter(database.db, opts.mayBlock ? undefined : (database.writeGate ?? new Int32Array(new SharedArrayBuffer(4))));
 }

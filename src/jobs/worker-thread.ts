@@ -17,11 +17,10 @@ function letWritersIn(): void {
   if (waiting > 0) Atomics.wait(gate, 0, waiting, 100);
 }
 
-const runner = new JobRunner(database.db, createCommitter(database), { ...opts, afterChunk: letWritersIn }, (log, extra) =>
+const runner = new JobRunner(database.db, createCommitter(database, { mayBlock: true }), { ...opts, afterChunk: letWritersIn }, (log, extra) =>
   parentPort?.postMessage({ log, extra }),
 );
-// This thread may wait for the lock synchronously: it blocks nobody's requests.
-void sql`PRAGMA busy_timeout = 10000`.execute(database.db).then(() => runner.start());
+runner.start();
 
 // WAL checkpoints for the whole process (the server's connection has automatic ones turned off).
 const CHECKPOINT_MS = 1000;
