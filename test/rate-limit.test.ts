@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_TTL_MS } from '../src/http/auth.js';
-import { revokeApiKey } from '../src/ledger/stores.js';
+import { revokeApiKey } from '../src/ledger/api-keys.js';
 import { DIALECTS } from './support/databases.js';
 import { request, startServer, type TestServer } from './support/server.js';
 

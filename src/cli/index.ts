@@ -6,6 +6,9 @@ import { ConfigError, loadConfig } from '../config.js';
 import { runWorkers, serve } from '../main/serve.js';
 import { seedCustomers } from '../ledger/seed.js';
 import { createStore } from '../ledger/stores.js';
+import { issueApiKey } from '../ledger/api-keys.js';
+import { createUser, resetPassword } from '../ledger/users.js';
+import { ROLES, type Role } from '../domain/roles.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
@@ -27,6 +30,11 @@ async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>
   } finally {
     await database.close();
   }
+}
+
+function role(value: string): Role {
+  if (!ROLES.includes(value as Role)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
+  return value as Role;
 }
 
 export function program(): Command {
@@ -83,6 +91,58 @@ export function program(): Command {
           `Store ${created.store.id} "${created.store.name}" created.\nAPI key (shown once): ${created.apiKey}\nStorefront secret: ${created.storefrontSecret}\n`,
         );
       }
+    });
+
+  const user = cli.command('user').description('staff accounts of the admin app');
+  user
+    .command('create')
+    .description('add a staff user (prints a one-time password when none is given)')
+    .requiredOption('--store <id>', 'store id', int('store', 1))
+    .requiredOption('--email <email>', 'e-mail (the login)')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
+    .option('--name <name>', 'display name')
+    .option('--password <password>', 'password (at least 8 characters)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { store: number; email: string; role: Role; name?: string; password?: string; json?: boolean }) => {
+      const created = await withDatabase((database) =>
+        createCommitter(database).run((trx) =>
+          createUser(trx, opts.store, { email: opts.email, role: opts.role, name: opts.name, password: opts.password }),
+        ),
+      );
+      if (opts.json) process.stdout.write(`${JSON.stringify(created)}\n`);
+      else {
+        process.stdout.write(`User ${created.user.id} ${created.user.email} (${created.user.role}) created in store ${opts.store}.\n`);
+        if (created.oneTimePassword) process.stdout.write(`One-time password (shown once): ${created.oneTimePassword}\n`);
+      }
+    });
+  user
+    .command('reset-password')
+    .description("set a new password (generated when none is given) and end the user's sessions")
+    .requiredOption('--email <email>', 'e-mail of the user')
+    .option('--store <id>', 'store id (when several stores have this e-mail)', int('store', 1))
+    .option('--password <password>', 'the new password')
+    .action(async (opts: { email: string; store?: number; password?: string }) => {
+      const password = await withDatabase((database) =>
+        createCommitter(database).run((trx) => resetPassword(trx, opts.email, opts.password, opts.store)),
+      );
+      process.stdout.write(opts.password ? 'Password changed.\n' : `New password (shown once): ${password}\n`);
+    });
+
+  cli
+    .command('api-key')
+    .description('API keys')
+    .command('create')
+    .description('issue an API key (acts as admin unless given a role); the key is shown once')
+    .requiredOption('--store <id>', 'store id', int('store', 1))
+    .option('--name <name>', 'what the key is for', 'API key')
+    .option('--role <role>', 'admin, agent or viewer', role)
+    .option('--json', 'print JSON')
+    .action(async (opts: { store: number; name: string; role?: Role; json?: boolean }) => {
+      const created = await withDatabase((database) =>
+        createCommitter(database).run((trx) => issueApiKey(trx, opts.store, { name: opts.name, role: opts.role })),
+      );
+      if (opts.json) process.stdout.write(`${JSON.stringify(created)}\n`);
+      else process.stdout.write(`API key ${created.apiKey.id} (${created.apiKey.role}), shown once: ${created.key}\n`);
     });
 
   cli

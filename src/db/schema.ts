@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Role } from '../domain/roles.js';
 
 /**
  * Table types. Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite)
@@ -20,6 +21,8 @@ export interface ApiKeysTable {
   key_hash: string;
   created_at: number;
   revoked_at: number | null;
+  /** null: the key acts as admin. */
+  role: Role | null;
 }
 
 export interface UsersTable {
@@ -28,8 +31,24 @@ export interface UsersTable {
   email: string;
   name: string;
   password_hash: string;
-  role: 'owner' | 'admin' | 'agent' | 'viewer';
+  role: Role;
   created_at: number;
+  active: Generated<number>;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  store_id: number;
+  user_id: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface LoginFailuresTable {
+  /** `account:<email>` or `address:<ip>`. */
+  subject: string;
+  at: number;
 }
 
 export interface TiersTable {
@@ -228,6 +247,8 @@ export interface DB {
   customers: CustomersTable;
   transactions: TransactionsTable;
   idempotency_keys: IdempotencyKeysTable;
+  sessions: SessionsTable;
+  login_failures: LoginFailuresTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -173,3 +173,45 @@ export class WebhookUrlNotAllowedError extends DomainError {
     return { field: 'url', reason: this.reason };
   }
 }
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'forbidden';
+  constructor(
+    message: string,
+    readonly role?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+  override details() {
+    return this.role ? { role: this.role, ...this.extra } : this.extra;
+  }
+}
+
+export class CsrfInvalidError extends DomainError {
+  readonly code = 'csrf_invalid';
+  constructor() {
+    super('A request made with the session cookie must carry its X-CSRF-Token header');
+  }
+}
+
+export class AlreadySetUpError extends DomainError {
+  readonly code = 'already_set_up';
+  constructor() {
+    super('This Tally is already set up; log in instead');
+  }
+}
+
+export class UserExistsError extends DomainError {
+  readonly code = 'user_exists';
+  constructor(readonly email: string) {
+    super('A staff user with this e-mail already exists in the store');
+  }
+}
+
+export class LastOwnerError extends DomainError {
+  readonly code = 'last_owner';
+  constructor() {
+    super('The store must keep at least one active owner');
+  }
+}

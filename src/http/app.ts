@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { sql } from 'kysely';
@@ -10,6 +11,13 @@ import { WindowLimiter } from './rate-limit.js';
 import { jobEventStreams } from './sse.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { sessionRoutes } from './routes/session.js';
+import { setupRoutes } from './routes/setup.js';
+import { userRoutes } from './routes/users.js';
+import { agentLimit, authorize } from './permissions.js';
+import { sessionAuth } from './session-auth.js';
+import { apiKeySchema, userSchema } from './schemas/staff.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -75,8 +83,9 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   const streams = jobEventStreams();
   app.addHook('preClose', async () => streams.closeAll());
-  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema]) app.addSchema(schema);
+  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema, userSchema, apiKeySchema]) app.addSchema(schema);
 
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -88,10 +97,11 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
 
   const perMinute = opts.rateLimitPerMinute ?? 6000;
-  const auth = createAuthenticator(
-    ctx.database.db,
-    perMinute > 0 ? { perKey: new WindowLimiter(perMinute), perAddress: new WindowLimiter(perMinute) } : {},
-  );
+  const perAddress = perMinute > 0 ? new WindowLimiter(perMinute) : undefined;
+  const auth = createAuthenticator(ctx.database.db, {
+    sources: [sessionAuth(ctx)],
+    ...(perMinute > 0 ? { perKey: new WindowLimiter(perMinute), perAddress } : {}),
+  });
   app.decorate('auth', auth);
 
   // Described in the OpenAPI document like every route, as needing no key (`security: []`).
@@ -116,8 +126,19 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   app.get('/openapi.json', { schema: { ...open, summary: 'This OpenAPI document' }, handler: async () => app.swagger() });
 
+  // Setup and login need no key; they are limited per address like unauthenticated traffic.
+  await app.register(async (open) => {
+    if (perAddress) open.addHook('onRequest', async (req) => perAddress.hit(`ip:${req.ip}`));
+    await open.register(setupRoutes, { ctx });
+    await open.register(sessionRoutes, { ctx });
+  });
+
   await app.register(async (v1) => {
     v1.addHook('onRequest', auth.authenticate);
+    v1.addHook('onRequest', authorize());
+    v1.addHook('preHandler', agentLimit(ctx));
+    await v1.register(userRoutes, { ctx });
+    await v1.register(apiKeyRoutes, { ctx });
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });

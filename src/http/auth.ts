@@ -22,6 +22,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 export interface AuthOptions {
+  /** Principal sources tried before the bearer key (the admin app's session cookie). */
+  sources?: PrincipalSource[];
   /** Per principal, after authentication (absent: no limit). */
   perKey?: WindowLimiter;
   /** Per client address, for requests without a known key, before any database lookup. */
@@ -29,7 +31,7 @@ export interface AuthOptions {
 }
 
 /** One way of finding who calls: undefined when the request does not use it. */
-type PrincipalSource = (req: FastifyRequest) => Promise<Principal | undefined>;
+export type PrincipalSource = (req: FastifyRequest) => Promise<Principal | undefined>;
 
 export interface Authenticator {
   /** The onRequest hook of authenticated routes: sets req.principal or throws. */
@@ -61,7 +63,7 @@ export function createAuthenticator(db: Kysely<DB>, opts: AuthOptions = {}): Aut
     if (!hit.principal) throw new UnauthorizedError('The API key is not valid');
     return hit.principal;
   };
-  const sources: PrincipalSource[] = [bearer];
+  const sources: PrincipalSource[] = [...(opts.sources ?? []), bearer];
   return {
     async authenticate(req) {
       for (const source of sources) {

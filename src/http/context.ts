@@ -1,5 +1,6 @@
 import type { Committer } from '../db/committer.js';
 import type { Database } from '../db/database.js';
+import type { Role } from '../domain/roles.js';
 import type { Actor } from '../domain/types.js';
 
 /** What routes need: the database, and the committer that runs writes. */
@@ -15,6 +16,10 @@ export interface AppContext {
 export interface Principal {
   storeId: number;
   actor: Actor;
+  /** What the caller may do (an API key acts as admin unless created with a role). */
+  role: Role;
+  /** Set when the caller is a staff user's session cookie (which then needs the CSRF token). */
+  sessionToken?: string;
 }
 
 declare module 'fastify' {

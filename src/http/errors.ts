@@ -1,15 +1,20 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { ErrorCode } from '../domain/error-codes.js';
-import { DatabaseUnavailableError, DomainError } from '../domain/errors.js';
+import { DatabaseUnavailableError, DomainError, RateLimitedError } from '../domain/errors.js';
 
 /** The one table from error code to HTTP status. Nothing else decides a status. */
 export const STATUS_BY_CODE = {
   invalid_json: 400,
   invalid_url: 400,
   unauthorized: 401,
+  forbidden: 403,
+  csrf_invalid: 403,
   not_found: 404,
   customer_exists: 409,
+  already_set_up: 409,
+  user_exists: 409,
+  last_owner: 409,
   balance_changed: 409,
   already_reversed: 409,
   already_reverted: 409,
@@ -93,5 +98,6 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if ((status === 429 || status === 503) && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: body.error.code }, 'request rejected');
+  if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfterSeconds));
   return reply.status(status).send(body);
 }

@@ -1,8 +1,9 @@
 import type { Trx } from '../db/committer.js';
-import { createHash, randomBytes, scrypt } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { ValidationError } from '../domain/errors.js';
+import type { Role } from '../domain/roles.js';
 import type { Actor } from '../domain/types.js';
 import { NAME_MAX, optionalText, validEmail } from '../domain/validation.js';
 import type { DB } from '../db/schema.js';
@@ -25,6 +26,7 @@ export interface CreatedStore {
 export interface ApiKeyPrincipal {
   storeId: number;
   actor: Actor;
+  role: Role;
 }
 
 /** API keys are 32 random bytes: a fast SHA-256 is the right hash (no dictionary to guess from). */
@@ -37,6 +39,15 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const hash = await scryptAsync(password, salt, 32);
   return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Whether a password matches a stored hashPassword() result; compared in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, saltText, hashText] = stored.split('$');
+  if (scheme !== 'scrypt' || !saltText || !hashText) return false;
+  const expected = Buffer.from(hashText, 'base64');
+  const actual = await scryptAsync(password, Buffer.from(saltText, 'base64'), expected.length);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /**
@@ -79,7 +90,12 @@ export async function createStore(trx: Trx, input: NewStore): Promise<CreatedSto
 }
 
 /** Issues a new API key for a store. The key itself is returned once and never stored. */
-export async function createApiKey(trx: Trx, storeId: number, name: string): Promise<{ id: number; key: string }> {
+export async function createApiKey(
+  trx: Trx,
+  storeId: number,
+  name: string,
+  role: Role | null = null,
+): Promise<{ id: number; key: string }> {
   const key = `tally_${randomBytes(32).toString('base64url')}`;
   const row = await trx
     .insertInto('api_keys')
@@ -90,6 +106,7 @@ export async function createApiKey(trx: Trx, storeId: number, name: string): Pro
       key_hash: hashApiKey(key),
       created_at: Date.now(),
       revoked_at: null,
+      role,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -100,24 +117,15 @@ export async function createApiKey(trx: Trx, storeId: number, name: string): Pro
 export async function authenticateApiKey(db: Kysely<DB>, key: string): Promise<ApiKeyPrincipal | undefined> {
   const row = await db
     .selectFrom('api_keys')
-    .select(['id', 'store_id', 'name', 'key_prefix'])
+    .select(['id', 'store_id', 'name', 'key_prefix', 'role'])
     .where('key_hash', '=', hashApiKey(key))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { storeId: row.store_id, actor: { type: 'api_key', id: row.id, name: `${row.name} (${row.key_prefix}…)` } };
+  return {
+    storeId: row.store_id,
+    actor: { type: 'api_key', id: row.id, name: `${row.name} (${row.key_prefix}…)` },
+    role: row.role ?? 'admin',
+  };
 }
 
-/**
- * Revokes one of a store's API keys: from now on it authenticates nothing (instances that cached
- * it stop accepting it within AUTH_CACHE_TTL_MS; the revoking instance forgets it at once).
- * Revoking a key twice keeps its first revocation time.
- *
- * Needs: a transaction. It can throw: NotFoundError (no such key in this store).
- */
-export async function revokeApiKey(trx: Trx, storeId: number, id: number): Promise<void> {
-  const row = await trx.selectFrom('api_keys').select('revoked_at').where('store_id', '=', storeId).where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFoundError('API key', id);
-  if (row.revoked_at !== null) return;
-  await trx.updateTable('api_keys').set({ revoked_at: Date.now() }).where('store_id', '=', storeId).where('id', '=', id).execute();
-}

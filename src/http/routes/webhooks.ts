@@ -7,7 +7,7 @@ import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
-import { commonErrors, idempotencyHeader, idParams, pageSchema, pagingQuery } from '../schemas/common.js';
+import { commonErrors, idempotencyHeader, idParams, pageSchema, pagingQuery, postErrors } from '../schemas/common.js';
 import { createWebhookBody, deliveryParams, deliveryReply, updateWebhookBody, webhookReply } from '../schemas/webhooks.js';
 
 const notFound = { 404: { $ref: 'Error#' } } as const;
@@ -17,7 +17,7 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
   const db = ctx.database.db;
 
   app.post<{ Body: NewWebhook }>('/v1/webhooks', {
-    schema: { tags, summary: 'Register an endpoint; the answer shows its signing secret (once)', headers: idempotencyHeader, body: createWebhookBody, response: { 201: webhookReply, ...commonErrors } },
+    schema: { tags, summary: 'Register an endpoint; the answer shows its signing secret (once)', headers: idempotencyHeader, body: createWebhookBody, response: { 201: webhookReply, ...commonErrors, ...postErrors } },
     handler: async (req, reply) => {
       await checkWebhookUrl(req.body.url);
       return sendWrite(ctx, req, reply, 201, (trx) => createWebhook(trx, principal(req).storeId, req.body), (webhook) => ({ webhook }));
@@ -52,7 +52,7 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
   });
 
   app.post<{ Params: { id: number } }>('/v1/webhooks/:id/rotate-secret', {
-    schema: { tags, summary: 'A new secret; the old one keeps signing beside it for 24 h', params: idParams, headers: idempotencyHeader, response: { 200: webhookReply, ...notFound, ...commonErrors } },
+    schema: { tags, summary: 'A new secret; the old one keeps signing beside it for 24 h', params: idParams, headers: idempotencyHeader, response: { 200: webhookReply, ...notFound, ...commonErrors, ...postErrors } },
     handler: (req, reply) =>
       sendWrite(ctx, req, reply, 200, (trx) => rotateWebhookSecret(trx, principal(req).storeId, req.params.id), (webhook) => ({ webhook })),
   });
@@ -63,7 +63,7 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
   });
 
   app.post<{ Params: { id: number; deliveryId: number } }>('/v1/webhooks/:id/deliveries/:deliveryId/redeliver', {
-    schema: { tags, summary: 'Send the event again (same webhook-id)', params: deliveryParams, headers: idempotencyHeader, response: { 202: deliveryReply, ...notFound, ...commonErrors } },
+    schema: { tags, summary: 'Send the event again (same webhook-id)', params: deliveryParams, headers: idempotencyHeader, response: { 202: deliveryReply, ...notFound, ...commonErrors, ...postErrors } },
     handler: async (req, reply) => {
       const sent = await sendWrite(ctx, req, reply, 202, (trx) => redeliver(trx, principal(req).storeId, req.params.id, req.params.deliveryId), (delivery) => ({ delivery }));
       ctx.dispatcher?.wake();

@@ -110,6 +110,15 @@ export const idParams = {
 export const commonErrors = {
   400: { $ref: 'Error#' },
   401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  422: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
+  503: { $ref: 'Error#' },
+} as const;
+
+/** The errors a route that needs no key can answer (the first-run setup). */
+export const openErrors = {
+  400: { $ref: 'Error#' },
   422: { $ref: 'Error#' },
   429: { $ref: 'Error#' },
   503: { $ref: 'Error#' },
