@@ -9,6 +9,7 @@ import type { AppContext } from './context.js';
 import { errorHandler } from './errors.js';
 import { WindowLimiter } from './rate-limit.js';
 import { jobEventStreams } from './sse.js';
+import { registerStatic } from './static.js';
 import { customerRoutes } from './routes/customers.js';
 import { jobRoutes } from './routes/jobs.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -145,5 +146,6 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(webhookRoutes, { ctx });
     await v1.register(notificationRoutes, { ctx });
   });
+  registerStatic(app);
   return app;
 }
