@@ -34,7 +34,7 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
       qc.invalidateQueries({ queryKey: ['customer', customer.id] });
       qc.invalidateQueries({ queryKey: ['history', customer.id] });
       qc.invalidateQueries({ queryKey: ['customers'] });
-      notifications.show({ color: 'green', message: `Balance is now ${fmtNumber(r.customer.balance)}` });
+      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Balance is now ${fmtNumber(r.customer.balance)}` });
       setPoints('');
       setReason('');
       setMessage('');
@@ -59,7 +59,7 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
         ? 'The balance changed while you were editing (someone else adjusted it). Check the new balance and submit again.'
         : save.error?.message;
   return (
-    <Modal opened={opened} onClose={onClose} title="Adjust points" centered>
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened={opened} onClose={onClose} title="Adjust points" centered>
       <form onSubmit={submit} noValidate>
         <Stack>
           <SegmentedControl

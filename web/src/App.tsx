@@ -144,9 +144,8 @@ function Shell({ session }: { session: Session }) {
     mutationFn: () => call(api.DELETE('/v1/session')),
     onSuccess: () => {
       setCsrfToken(undefined);
-      qc.clear();
-      qc.setQueryData(['setup'], { needed: false });
       qc.setQueryData(['session'], null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== 'session' && q.queryKey[0] !== 'setup' });
       navigate('/');
     },
   });
@@ -182,6 +181,7 @@ function Shell({ session }: { session: Session }) {
             key={n.href}
             href={n.href}
             label={n.label}
+            variant="filled"
             active={path.startsWith(n.href) || (n.href === '/customers' && path === '/')}
             onClick={(e) => {
               e.preventDefault();

@@ -45,7 +45,7 @@ export function BulkDialog({ selection, onClose }: { selection: Selection; onClo
   };
   const applicable = preview ? preview.customers - preview.rejected : 0;
   return (
-    <Modal opened onClose={onClose} title={`Bulk change for ${what}`} centered size="lg">
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened onClose={onClose} title={`Bulk change for ${what}`} centered size="lg">
       {!preview ? (
         <form onSubmit={review}>
           <Stack>

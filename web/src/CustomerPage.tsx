@@ -65,7 +65,7 @@ export function CustomerPage({ id }: { id: number }) {
                 <Table.Tr key={t.id} id={`tx-${t.id}`}>
                   <Table.Td>{fmtDate(t.createdAt)}</Table.Td>
                   <Table.Td>
-                    <Badge variant="light">{t.type}</Badge>
+                    <Badge variant="default">{t.type}</Badge>
                     {t.reversesId && (
                       <Text size="xs">
                         reverses <Anchor href={`#tx-${t.reversesId}`}>#{t.reversesId}</Anchor>
@@ -126,7 +126,7 @@ function ReverseDialog({ tx, customerId, onClose }: { tx: Transaction; customerI
     },
   });
   return (
-    <Modal opened onClose={onClose} title={`Reverse transaction #${tx.id} (${fmtSigned(tx.points)} points)`} centered>
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened onClose={onClose} title={`Reverse transaction #${tx.id} (${fmtSigned(tx.points)} points)`} centered>
       <form
         onSubmit={(e: FormEvent) => {
           e.preventDefault();

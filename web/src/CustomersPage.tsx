@@ -62,7 +62,7 @@ export function CustomersPage() {
         <Button disabled={selected.size === 0} onClick={() => setBulk({ customerIds: [...selected] })}>
           Bulk adjust {selected.size > 0 ? `${fmtNumber(selected.size)} selected` : 'selected'}
         </Button>
-        <Button variant="light" onClick={() => setBulk(filtered ? { filter } : { all: true })}>
+        <Button variant="default" onClick={() => setBulk(filtered ? { filter } : { all: true })}>
           {filtered ? 'Bulk adjust every match of this filter' : 'Bulk adjust all customers'}
         </Button>
         {selected.size > 0 && (

@@ -47,7 +47,7 @@ export function JobsPage() {
                   </Table.Td>
                   <Table.Td>{j.kind}</Table.Td>
                   <Table.Td>
-                    <Badge color={statusColor[j.status]}>{j.status}</Badge>
+                    <Badge variant="dot" color={statusColor[j.status]}>{j.status}</Badge>
                   </Table.Td>
                   <Table.Td ta="right">
                     {fmtNumber(j.processed)} / {fmtNumber(j.total)}
@@ -77,7 +77,7 @@ function useJobEvents(id: number): Job | undefined {
         source.close();
         qc.invalidateQueries({ queryKey: ['jobs'] });
         qc.invalidateQueries({ queryKey: ['customers'] });
-        notifications.show({ color: statusColor[j.status], message: `Job #${j.id} ${j.status}` });
+        notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: statusColor[j.status], message: `Job #${j.id} ${j.status}` });
       }
     };
     source.onerror = () => {
@@ -104,7 +104,7 @@ export function JobPage({ id }: { id: number }) {
         <Title order={1}>
           Job #{job.id} ({job.kind})
         </Title>
-        <Badge size="lg" color={statusColor[job.status]} data-testid="job-status">
+        <Badge size="lg" variant="dot" color={statusColor[job.status]} data-testid="job-status">
           {job.status}
         </Badge>
       </Group>
@@ -122,12 +122,12 @@ export function JobPage({ id }: { id: number }) {
       {job.error && <Alert color="red">{job.error}</Alert>}
       <Group>
         {!done && (
-          <Button color="red" variant="light" onClick={() => cancel.mutate()} loading={cancel.isPending}>
+          <Button color="red" variant="outline" onClick={() => cancel.mutate()} loading={cancel.isPending}>
             Cancel job
           </Button>
         )}
         {done && job.kind !== 'revert' && job.succeeded > 0 && (
-          <Button variant="light" onClick={() => setReverting(true)}>
+          <Button variant="default" onClick={() => setReverting(true)}>
             Revert job
           </Button>
         )}
@@ -149,7 +149,7 @@ function RevertDialog({ id, onClose }: { id: number; onClose: () => void }) {
     },
   });
   return (
-    <Modal opened onClose={onClose} title={`Revert job #${id}`} centered>
+    <Modal closeButtonProps={{ "aria-label": "Close" }} opened onClose={onClose} title={`Revert job #${id}`} centered>
       <form
         onSubmit={(e: FormEvent) => {
           e.preventDefault();

@@ -70,7 +70,7 @@ export function TransactionsPage() {
                     </Anchor>
                   </Table.Td>
                   <Table.Td>
-                    <Badge variant="light">{t.type}</Badge>
+                    <Badge variant="default">{t.type}</Badge>
                   </Table.Td>
                   <Table.Td ta="right">{fmtSigned(t.points)}</Table.Td>
                   <Table.Td ta="right">{fmtNumber(t.balanceAfter)}</Table.Td>
