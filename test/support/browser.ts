@@ -12,7 +12,8 @@ export function launchBrowser(): Promise<Browser> {
 
 /** axe-core's serious and critical violations on the page as it is now (ids and the offending nodes). */
 export async function seriousViolations(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).analyze();
+  type Violation = { id: string; impact?: string | null; nodes: { target: unknown[] }[] };
+  const result = (await new AxeBuilder({ page }).analyze()) as { violations: Violation[] };
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
