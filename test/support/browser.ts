@@ -1,4 +1,4 @@
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's chromium, headless, driven by playwright-core (no downloaded browser). */
@@ -12,8 +12,7 @@ export function launchBrowser(): Promise<Browser> {
 
 /** axe-core's serious and critical violations on the page as it is now (ids and the offending nodes). */
 export async function seriousViolations(page: Page): Promise<string[]> {
-  type Violation = { id: string; impact?: string | null; nodes: { target: unknown[] }[] };
-  const result = (await new AxeBuilder({ page }).analyze()) as { violations: Violation[] };
+  const result = await new AxeBuilder({ page }).analyze();
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
