@@ -12,6 +12,7 @@ describe('admin app in the browser', () => {
   let page: Page;
   const owner = { email: 'owner@example.com', password: 'correct horse battery' };
   let adaId = 0;
+  let agentPassword = '';
 
   beforeAll(async () => {
     server = await startServer('sqlite', { workers: { idleMs: 50 } });
@@ -130,6 +131,46 @@ describe('admin app in the browser', () => {
     }, adaId);
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('csrf_invalid');
+  });
+
+  it('settings: adds an agent with a one-time password and creates an API key shown once', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('table', { name: 'Staff users' }).getByText(owner.email).first().waitFor();
+    await page.getByLabel('E-mail of the new staff member').fill('agent@example.com');
+    await page.getByRole('textbox', { name: 'Role', exact: true }).click();
+    await page.getByRole('option', { name: 'agent' }).click();
+    await page.getByRole('button', { name: 'Add staff member' }).click();
+    const oneTime = page.getByText('Give agent@example.com this password:').locator('code');
+    agentPassword = (await oneTime.textContent()) ?? '';
+    expect(agentPassword.length).toBeGreaterThanOrEqual(8);
+    await page.getByLabel('Key name').fill('Storefront');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const key = (await page.getByTestId('new-api-key').textContent()) ?? '';
+    expect(key).toMatch(/^tally_/);
+    const listed = await fetch(`${server.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${key}` } });
+    expect(listed.status).toBe(200);
+    await expectAccessible();
+  });
+
+  it('an agent sees no bulk action and the API refuses one with 403 forbidden', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('E-mail').fill('agent@example.com');
+    await page.getByLabel('Password').fill(agentPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('table', { name: 'Customers' }).waitFor();
+    expect(await page.getByRole('button', { name: /Bulk adjust/ }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    const refused = await page.evaluate(async () => {
+      const { csrfToken } = await fetch('/v1/session').then((r) => r.json());
+      const r = await fetch('/v1/bulk-adjustments', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+        body: JSON.stringify({ selection: { all: true }, type: 'adjust', points: 5, reason: 'Not allowed' }),
+      });
+      return { status: r.status, body: await r.json() };
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
   });
 
   async function cookies(): Promise<Record<string, string>> {

@@ -8,6 +8,7 @@ import { CustomersPage } from './CustomersPage';
 import { JobPage, JobsPage } from './JobsPage';
 import { QuickAdjust } from './QuickAdjust';
 import { navigate, usePath } from './router';
+import { SettingsPage } from './SettingsPage';
 import { TransactionsPage } from './TransactionsPage';
 
 type Session = { user: { id: number; email: string; name: string; role: string }; store: { id: number; name: string }; csrfToken: string };
@@ -130,10 +131,11 @@ function LoginPage() {
   );
 }
 
-const NAV = [
+const NAV: { href: string; label: string; roles?: string[] }[] = [
   { href: '/customers', label: 'Customers' },
   { href: '/transactions', label: 'Transactions' },
   { href: '/jobs', label: 'Jobs' },
+  { href: '/settings', label: 'Settings', roles: ['owner', 'admin'] },
 ];
 
 function Shell({ session }: { session: Session }) {
@@ -155,6 +157,7 @@ function Shell({ session }: { session: Session }) {
   else if ((m = path.match(/^\/jobs\/(\d+)$/))) page = <JobPage id={Number(m[1])} />;
   else if (path === '/jobs') page = <JobsPage />;
   else if (path === '/transactions') page = <TransactionsPage />;
+  else if (path === '/settings') page = <SettingsPage me={session.user.id} />;
   else page = <CustomersPage />;
   return (
     <AppShell header={{ height: 60 }} navbar={{ width: 200, breakpoint: 'sm', collapsed: { mobile: !opened } }} padding="md">
@@ -176,7 +179,7 @@ function Shell({ session }: { session: Session }) {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main">
-        {NAV.map((n) => (
+        {NAV.filter((n) => !n.roles || n.roles.includes(session.user.role)).map((n) => (
           <NavLink
             key={n.href}
             href={n.href}

@@ -1,6 +1,6 @@
 import { Alert, Anchor, Button, Checkbox, Group, Loader, NumberInput, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from './api/client';
 import { BulkDialog, type Selection } from './BulkDialog';
@@ -36,6 +36,9 @@ export function CustomersPage() {
     queryFn: () => call(api.GET('/v1/customers', { params: { query: { ...filter, limit: 50, ...(cursor ? { cursor } : {}) } } })),
     placeholderData: keepPreviousData,
   });
+  // Bulk changes are for owners and admins (the API refuses the others; the buttons are not shown to them).
+  const role = useQueryClient().getQueryData<{ user: { role: string } }>(['session'])?.user.role;
+  const canBulk = role === 'owner' || role === 'admin';
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [bulk, setBulk] = useState<Selection | null>(null);
   const rows = list.data?.data ?? [];
@@ -58,7 +61,7 @@ export function CustomersPage() {
         <TextInput label="Active since" type="date" value={after} onChange={(e) => setAfter(e.currentTarget.value)} w={160} />
         <TextInput label="Inactive since" type="date" value={before} onChange={(e) => setBefore(e.currentTarget.value)} w={160} />
       </Group>
-      <Group>
+      {canBulk && <Group>
         <Button disabled={selected.size === 0} onClick={() => setBulk({ customerIds: [...selected] })}>
           Bulk adjust {selected.size > 0 ? `${fmtNumber(selected.size)} selected` : 'selected'}
         </Button>
@@ -70,7 +73,7 @@ export function CustomersPage() {
             Clear selection
           </Anchor>
         )}
-      </Group>
+      </Group>}
       {list.isError && <Alert color="red">{list.error.message}</Alert>}
       {list.isPending ? (
         <Loader aria-label="Loading customers" />

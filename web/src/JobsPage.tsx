@@ -88,12 +88,23 @@ function useJobEvents(id: number): Job | undefined {
   return job;
 }
 
+function latest(a: Job | undefined, b: Job | undefined): Job | undefined {
+  if (!a || !b) return a ?? b;
+  if (FINAL.includes(a.status) !== FINAL.includes(b.status)) return FINAL.includes(a.status) ? a : b;
+  return b.processed > a.processed ? b : a;
+}
+
 export function JobPage({ id }: { id: number }) {
-  const initial = useQuery({ queryKey: ['job', id], queryFn: () => call(api.GET('/v1/jobs/{id}', { params: { path: { id } } })) });
   const live = useJobEvents(id);
+  // The stream is the live view; a slow poll backs it up should the stream drop (a proxy, a restart).
+  const initial = useQuery({
+    queryKey: ['job', id],
+    queryFn: () => call(api.GET('/v1/jobs/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (q.state.data && FINAL.includes(q.state.data.status) ? false : 3000),
+  });
   const [reverting, setReverting] = useState(false);
   const cancel = useMutation({ mutationFn: () => call(api.POST('/v1/jobs/{id}/cancel', { params: { path: { id } } })) });
-  const job = live ?? initial.data;
+  const job = latest(live, initial.data);
   if (initial.isError && !live) return <Alert color="red">{initial.error.message}</Alert>;
   if (!job) return <Loader aria-label="Loading job" />;
   const pct = job.total > 0 ? Math.round((job.processed / job.total) * 100) : FINAL.includes(job.status) ? 100 : 0;

@@ -1,7 +1,7 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
 import './app.css';
-import { createTheme, MantineProvider } from '@mantine/core';
+import { Alert, createTheme, MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
@@ -9,8 +9,8 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { ErrorBoundary } from './ErrorBoundary';
 
-// A darker primary shade: white text on it meets WCAG AA contrast.
-const theme = createTheme({ primaryShade: 8 });
+// Dark shades and outlined alerts: text on them meets WCAG AA contrast.
+const theme = createTheme({ primaryShade: 9, components: { Alert: Alert.extend({ defaultProps: { variant: 'outline' } }) } });
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });
 

@@ -18,3 +18,4 @@ export function usePath(): string {
     () => window.location.pathname,
   );
 }
+
