@@ -10,6 +10,7 @@ import { errorHandler } from './errors.js';
 import { type Limiter, RedisWindowLimiter, WindowLimiter } from './rate-limit.js';
 import type { Redis } from 'ioredis';
 import { jobEventStreams } from './sse.js';
+import { registerStatic } from './static.js';
 import { customerRoutes } from './routes/customers.js';
 import { importRoutes } from './routes/imports.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -156,5 +157,6 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(webhookRoutes, { ctx });
     await v1.register(notificationRoutes, { ctx });
   });
+  registerStatic(app);
   return app;
 }

@@ -1,0 +1,179 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCustomer } from '../../src/ledger/customers.js';
+import { launchBrowser, seriousViolations } from '../support/browser.js';
+import { startServer, type TestServer } from '../support/server.js';
+
+// The admin app in a real browser against a real server on a fresh SQLite database. The tests run
+// in order, as one staff member's session: first run, log in, work with customers, bulk, CSRF.
+describe('admin app in the browser', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const owner = { email: 'owner@example.com', password: 'correct horse battery' };
+  let adaId = 0;
+  let agentPassword = '';
+
+  beforeAll(async () => {
+    server = await startServer('sqlite', { workers: { idleMs: 50 } });
+    browser = await launchBrowser();
+    page = await (await browser.newContext({ viewport: { width: 1024, height: 800 }, locale: 'en-US' })).newPage();
+    page.setDefaultTimeout(10_000);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const expectAccessible = async () => expect(await seriousViolations(page)).toEqual([]);
+
+  it('an empty database shows the first-run setup, which creates the store and logs the owner in', async () => {
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'Welcome to Tally' }).waitFor();
+    await expectAccessible();
+    await page.getByLabel('Store name').fill('Corner Bakery');
+    await page.getByLabel('Owner e-mail').fill(owner.email);
+    await page.getByLabel('Owner password').fill(owner.password);
+    await page.getByLabel('Add sample customers').uncheck();
+    await page.getByRole('button', { name: 'Create store' }).click();
+    await page.getByRole('heading', { name: 'Customers' }).waitFor();
+    await page.getByText('No customers yet').waitFor();
+    await expectAccessible();
+    const storeId = (await page.evaluate(() => fetch('/v1/session').then((r) => r.json()))).store.id as number;
+    await server.committer.run(async (trx) => {
+      adaId = (await createCustomer(trx, storeId, { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', externalId: 'shop-1' })).id;
+      for (let i = 1; i <= 5; i++) await createCustomer(trx, storeId, { email: `member${i}@example.com`, firstName: 'Member', lastName: String(i) });
+    });
+  });
+
+  it('logs out, refuses a wrong password and logs in again', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in to Tally' }).waitFor();
+    await expectAccessible();
+    await page.getByLabel('E-mail').fill(owner.email);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Password').fill(owner.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Customers' }).waitFor();
+  });
+
+  it('finds a customer by search, adjusts the balance and shows the new history row', async () => {
+    await page.getByLabel('Search', { exact: true }).fill('lovel');
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('0');
+    await page.getByRole('button', { name: 'Adjust points' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Adjust points' });
+    await dialog.getByLabel('Points').fill('1250');
+    await dialog.getByLabel('Reason (internal)').fill('Welcome bonus');
+    await dialog.getByLabel('Customer comment').fill('Thanks for joining!');
+    await expect.poll(() => dialog.getByTestId('preview').textContent()).toContain((1250).toLocaleString('en-US'));
+    await expectAccessible();
+    await dialog.getByLabel('Reason (internal)').press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe((1250).toLocaleString('en-US'));
+    const row = page.getByRole('table', { name: 'Points history' }).getByRole('row').nth(1);
+    await expect.poll(() => row.textContent()).toContain('Welcome bonus');
+    expect(await row.textContent()).toContain('Thanks for joining!');
+    await expectAccessible();
+  });
+
+  it('a deduction larger than the balance shows the insufficient-points error inline and changes nothing', async () => {
+    await page.getByRole('button', { name: 'Adjust points' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Adjust points' });
+    await dialog.getByLabel('Points').fill('-5000');
+    await dialog.getByLabel('Reason (internal)').fill('Too much');
+    await dialog.getByRole('button', { name: 'Save adjustment' }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('Not enough points');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    const ada = await server.app.inject({ method: 'GET', url: `/v1/customers/${adaId}`, cookies: await cookies() });
+    expect(ada.json().balance).toBe(1250);
+  });
+
+  it('quick adjust from the search bar adjusts the picked customer in place', async () => {
+    await page.getByRole('textbox', { name: 'Quick adjust: find a customer' }).fill('ada@');
+    await page.getByRole('option', { name: /Ada Lovelace/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Adjust points' });
+    await dialog.getByLabel('Points').fill('-250');
+    await dialog.getByLabel('Reason (internal)').fill('Redeemed at the counter');
+    await dialog.getByRole('button', { name: 'Save adjustment' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe((1000).toLocaleString('en-US'));
+  });
+
+  it('bulk-adjusts the customers of a filter after the dry-run review and shows the job complete', async () => {
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByLabel('Balance to').fill('0');
+    await expect.poll(() => page.getByRole('table', { name: 'Customers' }).getByRole('row').count()).toBe(6);
+    await page.getByRole('button', { name: 'Bulk adjust every match of this filter' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Points per customer').fill('40');
+    await dialog.getByLabel('Reason (internal)').fill('Spring promotion');
+    await dialog.getByRole('button', { name: 'Review' }).click();
+    await expect.poll(() => dialog.getByRole('list', { name: 'Dry run' }).textContent()).toContain('Customers in the selection: 5');
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Apply to 5 customers' }).click();
+    await page.getByRole('heading', { name: /Job #\d+/ }).waitFor();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    expect(await page.getByTestId('job-succeeded').textContent()).toContain('5');
+    await expectAccessible();
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByRole('table', { name: 'Jobs' }).getByText('completed').waitFor();
+  });
+
+  it('a state-changing request with the session cookie but without the CSRF token is refused with 403', async () => {
+    const refused = await page.evaluate(async (id) => {
+      const r = await fetch(`/v1/customers/${id}/adjustments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points: 5, reason: 'no token' }) });
+      return { status: r.status, body: await r.json() };
+    }, adaId);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('csrf_invalid');
+  });
+
+  it('settings: adds an agent with a one-time password and creates an API key shown once', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('table', { name: 'Staff users' }).getByText(owner.email).first().waitFor();
+    await page.getByLabel('E-mail of the new staff member').fill('agent@example.com');
+    await page.getByRole('textbox', { name: 'Role', exact: true }).click();
+    await page.getByRole('option', { name: 'agent' }).click();
+    await page.getByRole('button', { name: 'Add staff member' }).click();
+    const oneTime = page.getByText('Give agent@example.com this password:').locator('code');
+    agentPassword = (await oneTime.textContent()) ?? '';
+    expect(agentPassword.length).toBeGreaterThanOrEqual(8);
+    await page.getByLabel('Key name').fill('Storefront');
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const key = (await page.getByTestId('new-api-key').textContent()) ?? '';
+    expect(key).toMatch(/^tally_/);
+    const listed = await fetch(`${server.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${key}` } });
+    expect(listed.status).toBe(200);
+    await expectAccessible();
+  });
+
+  it('an agent sees no bulk action and the API refuses one with 403 forbidden', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('E-mail').fill('agent@example.com');
+    await page.getByLabel('Password').fill(agentPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('table', { name: 'Customers' }).waitFor();
+    expect(await page.getByRole('button', { name: /Bulk adjust/ }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    const refused = await page.evaluate(async () => {
+      const { csrfToken } = await fetch('/v1/session').then((r) => r.json());
+      const r = await fetch('/v1/bulk-adjustments', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+        body: JSON.stringify({ selection: { all: true }, type: 'adjust', points: 5, reason: 'Not allowed' }),
+      });
+      return { status: r.status, body: await r.json() };
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+  });
+
+  async function cookies(): Promise<Record<string, string>> {
+    return Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c.value]));
+  }
+});
