@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.js';
-import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
+import { aCustomer, assertLedgerInvariants, insideOneMinute } from './support/fixtures.js';
 import { type ApiResponse, request, startServer, type TestServer, type TestStore } from './support/server.js';
 
 /** The one error shape: {error: {code, message, details?}} and nothing else. */
@@ -226,6 +226,7 @@ for (const dialect of DIALECTS) {
     it('answers the 6th request in a minute with 429 rate_limited and Retry-After, counting each key apart', async () => {
       const a = await server.newStore('A');
       const b = await server.newStore('B');
+      await insideOneMinute();
       for (let i = 0; i < 5; i++) expect((await a.api('GET', '/v1/customers')).status).toBe(200);
       const limited = await a.api('GET', '/v1/customers');
       expectError(limited, 429, 'rate_limited');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_TTL_MS } from '../src/http/auth.js';
 import { revokeApiKey } from '../src/ledger/api-keys.js';
 import { DIALECTS } from './support/databases.js';
+import { insideOneMinute } from './support/fixtures.js';
 import { request, startServer, type TestServer } from './support/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,9 +32,7 @@ for (const dialect of DIALECTS) {
       const other = await startServer(dialect, { rateLimitPerMinute: 5 });
       try {
         const store = await other.newStore('limited');
-        // The windows are calendar minutes: start well inside one, so none ends mid-test.
-        const second = new Date().getSeconds();
-        if (second > 50) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
+        await insideOneMinute();
         // The key's first lookup counts against the address (1 of 5) and the key (1 of 5).
         expect((await store.api('GET', '/v1/customers')).status).toBe(200);
         for (let i = 0; i < 4; i++) {

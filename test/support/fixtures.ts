@@ -29,3 +29,12 @@ export async function assertLedgerInvariants(database: Database, storeId?: numbe
   const report = await verifyLedger(database.db, storeId);
   expect(report.violations).toEqual([]);
 }
+
+/**
+ * Rate-limit windows are calendar minutes: a test that counts requests within one waits, when a
+ * minute is about to end, until the next has begun (at most ~12 s), so no window ends mid-test.
+ */
+export async function insideOneMinute(): Promise<void> {
+  const second = new Date().getSeconds();
+  if (second > 48) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
+}
