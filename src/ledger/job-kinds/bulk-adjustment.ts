@@ -204,7 +204,7 @@ async function applyStep(trx: Trx, job: JobRow, params: BulkParams, size: number
   };
 }
 
-/** Whether a command's selection lists ids (stored apart, in job_inputs). */
+/** A command's selection as stored: a list by its length (the ids go to job_inputs). */
 export function storedSelection(selection: Selection): StoredSelection {
   return 'customerIds' in selection ? { listed: selection.customerIds.length } : selection;
 }
