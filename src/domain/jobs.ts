@@ -11,9 +11,16 @@ export const RESET_ALL_CONFIRMATION = 'RESET ALL CUSTOMERS';
 
 export type Selection = { customerIds: number[] } | { filter: CustomerFilter } | { all: true };
 
+/** A selection as a request gives it (exactly one of the three, checked by planBulk). */
+export interface SelectionInput {
+  customerIds?: number[];
+  filter?: CustomerFilter;
+  all?: boolean;
+}
+
 /** A request to adjust or reset many customers at once. */
 export interface BulkAdjustment {
-  selection: Selection;
+  selection: SelectionInput;
   type: 'adjust' | 'reset';
   points?: number;
   reason: string;
@@ -88,10 +95,10 @@ export function planBulk(cmd: BulkAdjustment): BulkPlan {
   return { selection, type: 'adjust', points, reason, customerMessage, affectsTier: cmd.affectsTier ?? true };
 }
 
-function validSelection(s: Selection): Selection {
+function validSelection(s: SelectionInput): Selection {
   const keys = Object.keys(s ?? {});
   if (keys.length !== 1) throw new ValidationError('selection needs exactly one of customerIds, filter, all', 'selection');
-  if ('customerIds' in s) {
+  if (s.customerIds !== undefined) {
     const ids = s.customerIds;
     if (ids.length === 0) throw new ValidationError('customerIds is empty', 'selection.customerIds');
     if (ids.length > MAX_SELECTED_IDS) {
@@ -99,7 +106,7 @@ function validSelection(s: Selection): Selection {
     }
     return { customerIds: [...new Set(ids)].sort((a, b) => a - b) };
   }
-  if ('filter' in s) {
+  if (s.filter !== undefined) {
     const f = s.filter;
     for (const field of ['lastActivityBefore', 'lastActivityAfter', 'tierChangedAfter'] as const) {
       if (f[field] !== undefined) parseInstant(f[field], `selection.filter.${field}`);

@@ -1,5 +1,5 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Role } from '../../domain/roles.js';
 import { issueApiKey, listApiKeys, revokeApiKey } from '../../ledger/api-keys.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -12,7 +12,8 @@ const keyReply = { type: 'object', properties: { apiKey: { $ref: 'ApiKey#' } }, 
 
 /** API keys (owner and admin). A new key is shown once; revoking takes effect at once. */
 export const apiKeyRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.get('/v1/api-keys', {
+  const routes = app.withTypeProvider<SchemaTypes>();
+  routes.get('/v1/api-keys', {
     schema: {
       tags: ['staff'],
       summary: "The store's API keys (prefixes only)",
@@ -21,7 +22,7 @@ export const apiKeyRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     handler: async (req) => ({ data: await listApiKeys(ctx.database.db, principal(req).storeId) }),
   });
 
-  app.post<{ Body: { name?: string; role?: Role } }>('/v1/api-keys', {
+  routes.post('/v1/api-keys', {
     schema: {
       tags: ['staff'],
       summary: 'Create an API key (acting as admin unless given a role); the key is in this answer only',
@@ -36,7 +37,7 @@ export const apiKeyRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
     handler: (req, reply) => sendWrite(ctx, req, reply, 201, (trx) => issueApiKey(trx, principal(req).storeId, req.body ?? {})),
   });
 
-  app.post<{ Params: { id: number } }>('/v1/api-keys/:id/revoke', {
+  routes.post('/v1/api-keys/:id/revoke', {
     schema: {
       tags: ['staff'],
       summary: 'Revoke an API key',

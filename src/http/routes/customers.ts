@@ -1,6 +1,6 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { ValidationError } from '../../domain/errors.js';
-import type { AdjustPoints, CustomerFilter, NewCustomer, ResetPoints } from '../../domain/types.js';
 import { adjustPoints, resetPoints } from '../../ledger/adjust.js';
 import { balanceAt, createCustomer, getCustomer, listCustomers } from '../../ledger/customers.js';
 import { listTransactions } from '../../ledger/transactions.js';
@@ -24,16 +24,16 @@ import {
   resetBody,
 } from '../schemas/customers.js';
 
-type Paging = { limit: number; cursor?: string };
 
 export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const routes = app.withTypeProvider<SchemaTypes>();
   // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
   // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
   // previews) run on the reader threads, so a costly one never holds up another store.
   const byKey = ctx.database.db;
   const scans = ctx.database.read;
 
-  app.post<{ Body: NewCustomer }>('/v1/customers', {
+  routes.post('/v1/customers', {
     schema: {
       tags: ['customers'],
       summary: 'Create a customer',
@@ -45,7 +45,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       sendWrite(ctx, req, reply, 201, (trx) => createCustomer(trx, principal(req).storeId, req.body)),
   });
 
-  app.get<{ Querystring: CustomerFilter & Paging }>('/v1/customers', {
+  routes.get('/v1/customers', {
     schema: {
       tags: ['customers'],
       summary: 'List, filter and search customers (newest first)',
@@ -58,7 +58,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
   });
 
-  app.get<{ Params: { id: number } }>('/v1/customers/:id', {
+  routes.get('/v1/customers/:id', {
     schema: {
       tags: ['customers'],
       summary: 'Get a customer',
@@ -68,7 +68,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     handler: (req) => getCustomer(byKey, principal(req).storeId, req.params.id),
   });
 
-  app.post<{ Params: { id: number }; Body: Omit<AdjustPoints, 'customerId'> & { expiresAt?: string; availableAt?: string } }>(
+  routes.post(
     '/v1/customers/:id/adjustments',
     {
       schema: {
@@ -96,7 +96,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
   );
 
-  app.post<{ Params: { id: number }; Body: Omit<ResetPoints, 'customerId'> }>('/v1/customers/:id/reset', {
+  routes.post('/v1/customers/:id/reset', {
     schema: {
       tags: ['adjustments'],
       summary: "Reset one customer's balance to zero",
@@ -114,7 +114,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
   });
 
-  app.get<{ Params: { id: number }; Querystring: Paging }>('/v1/customers/:id/transactions', {
+  routes.get('/v1/customers/:id/transactions', {
     schema: {
       tags: ['transactions'],
       summary: "A customer's ledger, newest first",
@@ -129,7 +129,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
   });
 
-  app.get<{ Params: { id: number }; Querystring: { at?: string } }>('/v1/customers/:id/balance', {
+  routes.get('/v1/customers/:id/balance', {
     schema: {
       tags: ['transactions'],
       summary: 'Balance and lifetime points at a moment (default now), summed from the ledger',

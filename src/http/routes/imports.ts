@@ -1,5 +1,5 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
-import type { CustomerFilter } from '../../domain/types.js';
 import { customerCsvRows } from '../../ledger/export-customers.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -9,7 +9,8 @@ import { customerExportQuery } from '../schemas/imports.js';
 
 /** Imports and the customers export (the file an import of type=set reads back). */
 export const importRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.get<{ Querystring: CustomerFilter & { asOf?: string } }>('/v1/customers/export.csv', {
+  const routes = app.withTypeProvider<SchemaTypes>();
+  routes.get('/v1/customers/export.csv', {
     schema: {
       tags: ['customers'],
       summary: 'Stream customers with balances, lifetime points and tier as CSV, now or asOf a past moment',

@@ -1,6 +1,6 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { escapeCsvCell } from '../../domain/csv-cell.js';
-import type { BulkAdjustment } from '../../domain/jobs.js';
 import { createBulkJob, previewBulk } from '../../ledger/bulk.js';
 import { cancelJob, createRevertJob, getJob, listJobs, streamJobErrors } from '../../ledger/jobs.js';
 import { principal } from '../auth.js';
@@ -15,6 +15,7 @@ import type { JobEventStreams } from '../sse.js';
 const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, required: ['job'] } as const;
 
 export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventStreams }> = async (app, { ctx, streams }) => {
+  const routes = app.withTypeProvider<SchemaTypes>();
   // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
   // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
   // previews) run on the reader threads, so a costly one never holds up another store.
@@ -27,7 +28,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     return reply;
   };
 
-  app.post<{ Body: BulkAdjustment }>('/v1/bulk-adjustments', {
+  routes.post('/v1/bulk-adjustments', {
     bodyLimit: 4 * 1024 * 1024,
     schema: {
       tags: ['bulk'],
@@ -43,7 +44,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
   });
 
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/v1/jobs', {
+  routes.get('/v1/jobs', {
     schema: {
       tags: ['jobs'],
       summary: 'Jobs, newest first',
@@ -59,7 +60,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     handler: (req) => listJobs(scans, principal(req).storeId, pageRequest(req.query.limit, req.query.cursor)),
   });
 
-  app.get<{ Params: { id: number } }>('/v1/jobs/:id', {
+  routes.get('/v1/jobs/:id', {
     schema: {
       tags: ['jobs'],
       summary: 'A job and its progress counters',
@@ -69,7 +70,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     handler: (req) => getJob(byKey, principal(req).storeId, req.params.id),
   });
 
-  app.get<{ Params: { id: number } }>('/v1/jobs/:id/events', {
+  routes.get('/v1/jobs/:id/events', {
     schema: {
       tags: ['jobs'],
       summary: "Server-Sent Events: the job's state now, then at every change, until it ends",
@@ -83,7 +84,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
   });
 
-  app.post<{ Params: { id: number } }>('/v1/jobs/:id/cancel', {
+  routes.post('/v1/jobs/:id/cancel', {
     schema: {
       tags: ['jobs'],
       summary: 'Cancel a job (a running one stops after its current chunk)',
@@ -95,7 +96,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       sendWrite(ctx, req, reply, 200, (trx) => cancelJob(trx, principal(req).storeId, req.params.id), (job) => ({ job })),
   });
 
-  app.post<{ Params: { id: number }; Body: { reason: string; customerMessage?: string | null } }>('/v1/jobs/:id/revert', {
+  routes.post('/v1/jobs/:id/revert', {
     schema: {
       tags: ['jobs'],
       summary: "Undo a job: a new job writes a reversal row for each of the job's transactions",
@@ -112,7 +113,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
   });
 
-  app.get<{ Params: { id: number } }>('/v1/jobs/:id/errors.csv', {
+  routes.get('/v1/jobs/:id/errors.csv', {
     schema: {
       tags: ['jobs'],
       summary: "The job's error report as CSV",

@@ -1,3 +1,4 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { listNotifications } from '../../ledger/notifications.js';
 import { principal } from '../auth.js';
@@ -6,7 +7,8 @@ import { pageRequest } from '../paging.js';
 import { commonErrors, pageSchema, pagingQuery } from '../schemas/common.js';
 
 export const notificationRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/v1/notifications', {
+  const routes = app.withTypeProvider<SchemaTypes>();
+  routes.get('/v1/notifications', {
     schema: {
       tags: ['notifications'],
       summary: 'E-mail notifications, newest first: kept without SMTP_URL, a record of what was sent with it',

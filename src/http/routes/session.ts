@@ -1,3 +1,4 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { CsrfInvalidError, UnauthorizedError } from '../../domain/errors.js';
 import { csrfMatches, csrfTokenFor, findSession, logIn, revokeSession } from '../../ledger/sessions.js';
@@ -11,7 +12,8 @@ const errors = { ...commonErrors };
 
 /** The admin app's login. These routes read the cookie themselves (they are outside the auth hook). */
 export const sessionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.post<{ Body: { email: string; password: string } }>('/v1/session', {
+  const routes = app.withTypeProvider<SchemaTypes>();
+  routes.post('/v1/session', {
     schema: { ...open, summary: 'Log in: sets the session cookie', body: loginBody, response: { 200: sessionReply, ...errors, ...postErrors } },
     handler: async (req, reply) => {
       const session = await logIn(ctx.database.db, ctx.committer, { ...req.body, address: req.ip });
@@ -20,7 +22,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     },
   });
 
-  app.get('/v1/session', {
+  routes.get('/v1/session', {
     schema: { ...open, summary: 'The current session (401 when logged out)', response: { 200: sessionReply, ...errors } },
     handler: async (req) => {
       const token = sessionToken(req);
@@ -30,7 +32,7 @@ export const sessionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
     },
   });
 
-  app.delete('/v1/session', {
+  routes.delete('/v1/session', {
     schema: { ...open, summary: 'Log out: ends the session (needs X-CSRF-Token)', response: { 204: { type: 'null' }, ...errors } },
     handler: async (req, reply) => {
       const token = sessionToken(req);

@@ -1,5 +1,6 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
-import { needsSetup, setUp, type FirstRun } from '../../ledger/setup.js';
+import { needsSetup, setUp } from '../../ledger/setup.js';
 import type { AppContext } from '../context.js';
 import { setSessionCookie } from '../session-auth.js';
 import { sessionReply, setupBody } from '../schemas/staff.js';
@@ -9,7 +10,8 @@ const open = { tags: ['setup'], security: [] };
 
 /** First run on an empty database. Needs no key: it answers 409 once any store exists. */
 export const setupRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.get('/v1/setup', {
+  const routes = app.withTypeProvider<SchemaTypes>();
+  routes.get('/v1/setup', {
     schema: {
       ...open,
       summary: 'Whether the first-run setup is still to do',
@@ -18,7 +20,7 @@ export const setupRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
     handler: async () => ({ needed: await needsSetup(ctx.database.db) }),
   });
 
-  app.post<{ Body: FirstRun }>('/v1/setup', {
+  routes.post('/v1/setup', {
     schema: {
       ...open,
       summary: 'Create the first store and its owner (logged in at once), optionally with sample customers',

@@ -1,5 +1,5 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ReverseTransaction, TransactionFilter } from '../../domain/types.js';
 import { reverseTransaction } from '../../ledger/reverse.js';
 import { listTransactions, streamTransactions } from '../../ledger/transactions.js';
 import { transactionCsvRows } from '../../ledger/transaction-csv.js';
@@ -12,10 +12,11 @@ import { commonErrors, postErrors, textAnswer, idempotencyHeader, idParams, ledg
 import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../schemas/customers.js';
 
 export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const routes = app.withTypeProvider<SchemaTypes>();
   // The log and its exports scan: they run on the reader threads (see customers.ts).
   const scans = ctx.database.read;
 
-  app.get<{ Querystring: TransactionFilter & { limit: number; cursor?: string } }>('/v1/transactions', {
+  routes.get('/v1/transactions', {
     schema: {
       tags: ['transactions'],
       summary: 'The store-wide transaction log, newest first',
@@ -28,7 +29,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     },
   });
 
-  app.get<{ Querystring: TransactionFilter }>('/v1/transactions/export.csv', {
+  routes.get('/v1/transactions/export.csv', {
     schema: {
       tags: ['transactions'],
       summary: 'Stream the transaction log as CSV (formula-safe cells)',
@@ -47,7 +48,7 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     },
   });
 
-  app.post<{ Params: { id: number }; Body: Omit<ReverseTransaction, 'transactionId'> }>('/v1/transactions/:id/reverse', {
+  routes.post('/v1/transactions/:id/reverse', {
     schema: {
       tags: ['transactions'],
       summary: 'Reverse one transaction with a new reversal row',

@@ -1,5 +1,6 @@
+import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
-import { createUser, listUsers, updateUser, type NewUser, type UserChange } from '../../ledger/users.js';
+import { createUser, listUsers, updateUser } from '../../ledger/users.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
@@ -10,7 +11,8 @@ const errors = commonErrors;
 
 /** Staff management (owner and admin). */
 export const userRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.get('/v1/users', {
+  const routes = app.withTypeProvider<SchemaTypes>();
+  routes.get('/v1/users', {
     schema: {
       tags: ['staff'],
       summary: "The store's staff users",
@@ -19,7 +21,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     handler: async (req) => ({ data: await listUsers(ctx.database.db, principal(req).storeId) }),
   });
 
-  app.post<{ Body: NewUser }>('/v1/users', {
+  routes.post('/v1/users', {
     schema: {
       tags: ['staff'],
       summary: 'Add a staff user (without a password, a one-time password is returned once)',
@@ -41,7 +43,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     },
   });
 
-  app.patch<{ Params: { id: number }; Body: UserChange }>('/v1/users/:id', {
+  routes.patch('/v1/users/:id', {
     schema: {
       tags: ['staff'],
       summary: "Change a staff user's role, or deactivate (ends their sessions) or reactivate them",
