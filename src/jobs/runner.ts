@@ -3,7 +3,8 @@ import { type Kysely, sql } from 'kysely';
 import type { Committer, Trx } from '../db/committer.js';
 import { dialectOf } from '../db/dialect-of.js';
 import { isTransientDatabaseError } from '../db/errors.js';
-import { appendOutbox, lockJob, runnableJobs, toJob, updateJob } from '../db/queries/jobs.js';
+import { lockJob, runnableJobs, toJob, updateJob } from '../db/queries/jobs.js';
+import { appendOutbox } from '../db/queries/outbox.js';
 import type { DB, JobRow } from '../db/schema.js';
 import { type ChunkResult, jobKind } from '../ledger/job-kinds/index.js';
 
@@ -62,6 +63,8 @@ export class JobRunner {
   /** When each store may have its next turn (rate cap), and when a failing job may be retried. */
   readonly #notBefore = new Map<string, number>();
   readonly #failures = new Map<number, number>();
+  /** Jobs this runner has seen running: their items are counted, no need to read the row again. */
+  readonly #started = new Set<number>();
   #turn = 0;
 
   constructor(
@@ -145,7 +148,7 @@ export class JobRunner {
     let items = 0;
     let phase = '';
     try {
-      const counted = await this.#countIfStarting(id);
+      const counted = this.#started.has(id) ? 0 : await this.#countIfStarting(id);
       outcome = await this.committer.run((trx) =>
         this.#chunk(trx, id, size, counted, (n, p) => {
           items = n;
@@ -157,8 +160,10 @@ export class JobRunner {
       return 'progress';
     }
     this.#failures.delete(id);
+    if (outcome !== 'busy') this.#started.add(id);
     this.#opts.afterChunk?.();
     if (outcome === 'finished') {
+      this.#started.delete(id);
       this.#sizes.delete(id);
       for (const key of this.#perItem.keys()) if (key.startsWith(`${id}:`)) this.#perItem.delete(key);
       return outcome;

@@ -67,4 +67,3 @@ export async function updateJob(trx: Kysely<DB>, id: number, set: Updateable<Job
   await trx.updateTable('jobs').set(set).where('id', '=', id).execute();
 }
 
-export { appendOutbox } from './outbox.js';
