@@ -10,7 +10,7 @@ import { toTransaction } from '../db/queries/transactions.js';
 import { prepared, PREPARED_SQL } from '../db/prepared.js';
 import type { TransactionRow } from '../db/schema.js';
 import { PG_COMPILER } from '../db/pg-compiler.js';
-import { lotExpirySql, lotsForRow, lotsForRows } from './lots.js';
+import { lotExpirySql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
 import { moveTiers } from './tier-moves.js';
 
 /**
@@ -269,18 +269,21 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
       : sql`upd AS (UPDATE customers u SET balance = ${set.row.balance_after}, lifetime_points = u.lifetime_points + ${set.row.tier_points}
               ${activityOf(set.row) ? sql`, last_activity_at = ${set.row.created_at}` : sql``}
             FROM c WHERE u.id = c.id AND ${set.where})`;
-    const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null }>`
+    const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null; mixed: number[] | null }>`
       WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
       skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
       ins AS (${insertRows} RETURNING id, customer_id, points, tier_points, type, created_at),
-      ${update}
+      ${update},
+      ${lotsFromIns(set.storeId)}
       SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points,
-             (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last`.execute(trx);
+             (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last,
+             (SELECT array_agg(id) FROM ins WHERE customer_id IN (SELECT customer_id FROM mixed)) AS mixed`.execute(trx);
     const [r] = rows;
     if (r.first !== null && r.last !== null) {
-      const chunkRows = sql`(SELECT * FROM transactions WHERE store_id = ${set.storeId} AND id >= ${Number(r.first)} AND id <= ${Number(r.last)}
-        AND customer_id IN (SELECT c.id FROM customers c WHERE ${set.customers}))`;
-      await effects(trx, set, chunkRows);
+      // Customers given both credits and debits by this chunk: their debits may spend lots its
+      // credits opened, which the statement above cannot see — their lots follow, by row id.
+      if (r.mixed) await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id = ANY(${r.mixed.map(Number)}::bigint[]))`);
+      await tierEffects(trx, set);
       await batchEvents(trx, set, Number(r.first), Number(r.last));
     }
     return { rows: Number(r.rows), points: Number(r.points), skipped: Number(r.skipped) };
@@ -311,18 +314,17 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     await sql`UPDATE customers AS u SET ${totals} FROM (${perCustomer(added)}) AS s WHERE u.id = s.customer_id`.execute(trx);
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
-  await effects(trx, set, sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`);
+  await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`);
+  await tierEffects(trx, set);
   await batchEvents(trx, set, mark + 1, Number(sum.rows[0].last));
   return { rows, points: Number(sum.rows[0].p), skipped };
 }
 
 /**
- * What every chunk's rows imply beyond the totals, set-based: their point lots, and the tier
- * moves of their customers (not when the rows cannot move lifetime points). `rows` holds exactly
- * the rows the chunk wrote.
+ * The tier moves of a chunk's customers (not when its rows cannot move lifetime points), with
+ * the chunk's actor and job as their cause.
  */
-async function effects(trx: Trx, set: RowSet, rows: RawBuilder<unknown>): Promise<void> {
-  await lotsForRows(trx, set.storeId, rows);
+async function tierEffects(trx: Trx, set: RowSet): Promise<void> {
   if (set.row.tier_points === 0) return;
   const actor: Actor = typeof set.row.actor_type === 'string' && typeof set.row.actor_name === 'string'
     ? { type: set.row.actor_type as Actor['type'], id: typeof set.row.actor_id === 'number' ? set.row.actor_id : null, name: set.row.actor_name }

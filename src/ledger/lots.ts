@@ -84,6 +84,21 @@ export async function lotsForRows(trx: Trx, storeId: number, rows: RawBuilder<un
 }
 
 /**
+ * PostgreSQL: the lot effect as CTEs of the chunk statement that wrote the rows (`ins`), so the
+ * rows are not looked up again: credits open lots, debits consume older lots — except for
+ * customers the chunk gives both (`mixed`), whose lots the caller does after (lotsForRows).
+ */
+export function lotsFromIns(storeId: number): RawBuilder<unknown> {
+  return sql`mixed AS (SELECT customer_id FROM ins GROUP BY customer_id HAVING min(points) < 0 AND max(points) > 0),
+    lot AS (INSERT INTO point_lots (store_id, customer_id, transaction_id, points, remaining, expires_at, created_at)
+            SELECT CAST(${storeId} AS bigint), customer_id, id, points, points, NULL, created_at FROM ins
+            WHERE points > 0 AND customer_id NOT IN (SELECT customer_id FROM mixed)),
+    need AS (SELECT customer_id, -sum(points) AS need FROM ins
+             WHERE points < 0 AND type <> 'expiry' AND customer_id NOT IN (SELECT customer_id FROM mixed) GROUP BY customer_id),
+    con AS (${consumeSql(storeId, sql`need`)})`;
+}
+
+/**
  * Closes the lots an expiry row of the chunk expires: those of the chunk's customers `c` that
  * `expired` (a condition on lot `l` and the rule `s`, a relation shaped like stores) selects.
  * Called by the expiry job in the same transaction as its rows, with the rule they were computed by.

@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Trx } from '../db/committer.js';
 import { dialectOf } from '../db/dialect-of.js';
 import { appendTierChangedEvents } from '../db/queries/outbox.js';
+import { inIds } from '../db/queries/selection.js';
 import { newCouponCode } from '../domain/coupon-code.js';
 import { tierForSql } from '../domain/tiers-sql.js';
 import type { Actor } from '../domain/types.js';
@@ -39,18 +40,19 @@ export async function moveTiers(trx: Trx, storeId: number, customers: RawBuilder
     const any = await sql`SELECT 1 AS one FROM tiers WHERE store_id = ${storeId} LIMIT 1`.execute(trx);
     if (any.rows.length === 0) return 0;
   }
-  const mark = await maxId(trx);
-  const moved = await sql`
+  const moved = await sql<{ id: number; customer_id: number }>`
     INSERT INTO tier_history (store_id, customer_id, from_tier_id, to_tier_id, manual, reason, actor_type, actor_id, actor_name, job_id, created_at)
     SELECT x.store_id, x.id, x.tier_id, x.target, ${cause.manual ? 1 : 0}, ${cause.manual?.reason ?? cause.reason ?? null},
            ${cause.actor.type}, CAST(${cause.actor.id} AS bigint), ${cause.actor.name}, CAST(${cause.jobId} AS bigint), ${nowSql(trx)}
     FROM (SELECT c.store_id, c.id, c.tier_id, ${target} AS target FROM customers c
           WHERE ${customers} ${cause.manual ? sql`` : sql`AND c.tier_manual = 0`}) x
-    WHERE x.target ${isDistinct} x.tier_id`.execute(trx);
-  const n = Number(moved.numAffectedRows ?? 0);
-  if (n === 0) return 0;
-  // The moves just recorded, of these customers only (their locks keep other writers' moves out).
-  const moves = sql`h.store_id = ${storeId} AND h.id > ${mark} AND h.customer_id IN (SELECT c.id FROM customers c WHERE ${customers})`;
+    WHERE x.target ${isDistinct} x.tier_id
+    RETURNING id, customer_id`.execute(trx);
+  if (moved.rows.length === 0) return 0;
+  // From here on the moves are named by id: lookups by key, whatever the tables' statistics say.
+  const historyIds = moved.rows.map((r) => Number(r.id));
+  const movers = moved.rows.map((r) => Number(r.customer_id));
+  const moves = inIds(trx, 'h.id', historyIds);
   await sql`UPDATE customers AS u SET tier_id = h.to_tier_id, tier_changed_at = h.created_at
     FROM tier_history h WHERE ${moves} AND u.id = h.customer_id`.execute(trx);
   await sql`INSERT INTO tier_entries (store_id, customer_id, tier_id, reward_pending, created_at)
@@ -58,20 +60,20 @@ export async function moveTiers(trx: Trx, storeId: number, customers: RawBuilder
            CASE WHEN coalesce(t.entry_reward_points, 0) > 0 OR t.entry_reward_id IS NOT NULL THEN 1 ELSE 0 END, h.created_at
     FROM tier_history h JOIN tiers t ON t.id = h.to_tier_id WHERE ${moves}
     ON CONFLICT DO NOTHING`.execute(trx);
-  await grantEntryRewards(trx, storeId, customers);
-  await appendTierChangedEvents(trx, storeId, mark, customers);
-  return n;
+  await grantEntryRewards(trx, storeId, movers);
+  await appendTierChangedEvents(trx, storeId, historyIds);
+  return moved.rows.length;
 }
 
-/** Entry rewards of tiers just entered for the first time: bonus points and coupons, once each. */
-async function grantEntryRewards(trx: Trx, storeId: number, customers: RawBuilder<boolean>): Promise<void> {
+/** Entry rewards of tiers just entered for the first time by `movers`: bonus points and coupons, once each. */
+async function grantEntryRewards(trx: Trx, storeId: number, movers: number[]): Promise<void> {
   const pending = sql`tier_entries e JOIN tiers t ON t.id = e.tier_id
-    WHERE e.store_id = ${storeId} AND e.reward_pending = 1 AND e.customer_id IN (SELECT c.id FROM customers c WHERE ${customers})`;
+    WHERE e.store_id = ${storeId} AND e.reward_pending = 1 AND ${inIds(trx, 'e.customer_id', movers)}`;
   const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM ${pending}`.execute(trx);
   if (Number(rows[0].n) === 0) return;
   await appendLedgerRows(trx, {
     storeId,
-    customers: sql`${customers} AND c.id IN (SELECT e.customer_id FROM tier_entries e WHERE e.store_id = ${storeId} AND e.reward_pending = 1)`,
+    customers: sql`c.store_id = ${storeId} AND ${inIds(trx, 'c.id', movers)}`,
     join: sql`JOIN tier_entries e ON e.store_id = c.store_id AND e.customer_id = c.id AND e.reward_pending = 1 JOIN tiers t ON t.id = e.tier_id`,
     where: sql`t.entry_reward_points > 0`,
     row: {
@@ -114,10 +116,5 @@ async function grantEntryRewards(trx: Trx, storeId: number, customers: RawBuilde
       .execute();
   }
   await sql`UPDATE tier_entries SET reward_pending = 0
-    WHERE store_id = ${storeId} AND reward_pending = 1 AND customer_id IN (SELECT c.id FROM customers c WHERE ${customers})`.execute(trx);
-}
-
-async function maxId(trx: Trx): Promise<number> {
-  const { rows } = await sql<{ id: number }>`SELECT coalesce(max(id), 0) AS id FROM tier_history`.execute(trx);
-  return Number(rows[0].id);
+    WHERE store_id = ${storeId} AND reward_pending = 1 AND ${inIds(trx, 'customer_id', movers)}`.execute(trx);
 }
