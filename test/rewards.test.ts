@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COUPON_ALPHABET } from '../src/domain/coupon-code.js';
 import { verifyLedger } from '../src/ledger/verify.js';
 import { DIALECTS } from './support/databases.js';
+import { spawnTally } from './support/process.js';
 import { aCustomer } from './support/fixtures.js';
 import { request, type TestStore, useServer } from './support/server.js';
 
@@ -212,13 +213,19 @@ for (const dialect of DIALECTS) {
       expect((await agent.api('POST', '/v1/rewards', { name: 'Mine', pointsCost: 1, kind: 'free_shipping' })).status).toBe(403);
       expect((await agent.api('PATCH', `/v1/rewards/${small.id}`, { pointsCost: 1 })).status).toBe(403);
       expect((await agent.api('GET', '/v1/rewards')).status).toBe(200);
+      const { coupon } = (await give(customer.id, { rewardId: small.id, deductPoints: false }, {}, agent)).body;
+      expect((await agent.api('POST', `/v1/coupons/${coupon.code}/disable`)).status).toBe(200);
       expect((await ctx.store.api('GET', `/v1/customers/${customer.id}`)).body.balance).toBe(9500);
+      const viewer = (await ctx.store.api('POST', '/v1/api-keys', { name: 'Reports', role: 'viewer' })).body.key;
+      const asViewer = await request(`${ctx.server.url}/v1/customers/${customer.id}/rewards`, 'POST', { rewardId: small.id, deductPoints: false, reason: 'Not allowed' }, { authorization: `Bearer ${viewer}` });
+      expect(asViewer.status).toBe(403);
     });
 
-    it('leaves the ledger verifiable (tally verify)', async () => {
-      const report = await verifyLedger(ctx.server.database.db);
-      expect(report.violations).toEqual([]);
-      expect(report.ok).toBe(true);
+    it('leaves a ledger that `tally verify` passes (lots and pending totals included)', async () => {
+      expect((await verifyLedger(ctx.server.database.db)).violations).toEqual([]);
+      const cli = spawnTally(['verify'], { DATABASE_URL: ctx.server.database.url });
+      expect(await cli.exited, cli.output()).toBe(0);
+      expect(cli.output()).toMatch(/^OK: \d+ store\(s\), \d+ customers, \d+ transactions, 0 violation\(s\)$/m);
     });
   });
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { expiringPoints } from '../src/ledger/expiring.js';
 import { verifyLedger } from '../src/ledger/verify.js';
 import { DIALECTS } from './support/databases.js';
+import { spawnTally } from './support/process.js';
 import { aCustomer, insideOneMinute } from './support/fixtures.js';
 import { request, startServer, type TestStore, useServer } from './support/server.js';
 
@@ -190,8 +191,11 @@ for (const dialect of DIALECTS) {
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '422', '429', '503']));
     });
 
-    it('leaves the ledger verifiable (tally verify)', async () => {
+    it('leaves a ledger that `tally verify` passes (lots and pending totals included)', async () => {
       expect((await verifyLedger(ctx.server.database.db)).violations).toEqual([]);
+      const cli = spawnTally(['verify'], { DATABASE_URL: ctx.server.database.url });
+      expect(await cli.exited, cli.output()).toBe(0);
+      expect(cli.output()).toMatch(/^OK: \d+ store\(s\), \d+ customers, \d+ transactions, 0 violation\(s\)$/m);
     });
   });
 
