@@ -125,6 +125,25 @@ for (const dialect of DIALECTS) {
       expect((await ctx.store.api('GET', `/v1/customers/${customer.id}`)).body.balance).toBe(100);
     });
 
+    it('lets only one of two racing redemptions through when the balance pays for one', async () => {
+      const customer = await aCustomer(ctx.store, { balance: 500 });
+      const reward = await aReward({ pointsCost: 300 });
+      const answers = await Promise.all([1, 2].map(() => give(customer.id, { rewardId: reward.id, deductPoints: true })));
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 422]);
+      expect(await count('coupons', customer.id)).toBe(1);
+      expect((await ctx.store.api('GET', `/v1/customers/${customer.id}`)).body.balance).toBe(200);
+    });
+
+    it('records a redemption of a reward that costs nothing as a zero-point row (the customer\'s own activity)', async () => {
+      const customer = await aCustomer(ctx.store);
+      const reward = await aReward({ name: 'Birthday shipping', pointsCost: 0, kind: 'free_shipping', value: null });
+      const res = await give(customer.id, { rewardId: reward.id, deductPoints: true });
+      expect(res.status, res.text).toBe(201);
+      expect(res.body.transaction).toMatchObject({ type: 'redemption', points: 0, tierPoints: 0, balanceAfter: 0 });
+      expect(res.body.coupon).toMatchObject({ source: 'redemption', kind: 'free_shipping', value: null });
+      expect(res.body.customer.lastActivityAt).not.toBeNull();
+    });
+
     it('refuses a disabled reward with 422 reward_inactive, an unknown reward or customer with 404', async () => {
       const customer = await aCustomer(ctx.store, { balance: 1000 });
       const reward = await aReward();

@@ -60,6 +60,9 @@ export async function authenticateStorefront(db: Kysely<DB>, storeId: number, ex
  * in the next 30 days, active coupons, and a page of history — the rows visible to the customer,
  * with their customer-facing message only.
  *
+ * Pending credits are listed whether or not their row will be visible: their points are the
+ * customer's (pendingPoints counts them all), only a hidden row's message stays internal.
+ *
  * Needs: a read handle (the storefront reads on the reader threads). The customer must exist
  * (authenticateStorefront found it).
  */
