@@ -130,6 +130,20 @@ export class ConfirmationRequiredError extends DomainError {
   readonly code = 'confirmation_required';
 }
 
+/** A pending credit that already matured or was cancelled. */
+export class PendingNotCancellableError extends DomainError {
+  readonly code = 'pending_not_cancellable';
+  constructor(
+    readonly transactionId: number,
+    readonly status: string,
+  ) {
+    super(`Pending credit ${transactionId} is already ${status}`);
+  }
+  override details() {
+    return { transactionId: this.transactionId, status: this.status };
+  }
+}
+
 export class JobStateError extends DomainError {
   constructor(
     readonly code: 'job_not_cancellable' | 'job_not_revertible' | 'already_reverted',

@@ -24,11 +24,13 @@ import { apiKeySchema, userSchema } from './schemas/staff.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { tierRoutes } from './routes/tiers.js';
+import { settingsSchema, tierSchema } from './schemas/tiers.js';
 import { rewardRoutes } from './routes/rewards.js';
 import { storefrontRoutes } from './routes/storefront.js';
 import { couponSchema, rewardSchema } from './schemas/rewards.js';
 import { deliverySchema, notificationSchema, webhookSchema } from './schemas/webhooks.js';
-import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
+import { customerSchema, errorSchema, pendingCreditSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, rejectNul, validatorCompiler } from './validation.js';
 
@@ -93,7 +95,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   const streams = jobEventStreams();
   app.addHook('preClose', async () => streams.closeAll());
-  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema, userSchema, apiKeySchema, rewardSchema, couponSchema]) app.addSchema(schema);
+  for (const schema of [errorSchema, customerSchema, transactionSchema, pendingCreditSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema, userSchema, apiKeySchema, tierSchema, settingsSchema, rewardSchema, couponSchema]) app.addSchema(schema);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -160,6 +162,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(jobRoutes, { ctx, streams });
     await v1.register(webhookRoutes, { ctx });
     await v1.register(notificationRoutes, { ctx });
+    await v1.register(tierRoutes, { ctx });
     await v1.register(rewardRoutes, { ctx });
   });
   registerStatic(app);

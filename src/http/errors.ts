@@ -22,6 +22,7 @@ export const STATUS_BY_CODE = {
   idempotency_key_in_progress: 409,
   job_not_cancellable: 409,
   job_not_revertible: 409,
+  pending_not_cancellable: 409,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,

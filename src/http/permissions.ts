@@ -16,6 +16,7 @@ const SINGLE_CUSTOMER_WRITES = new Set([
   'POST /v1/customers/:id/adjustments',
   'POST /v1/customers/:id/reset',
   'POST /v1/transactions/:id/reverse',
+  'POST /v1/customers/:id/pending/:transactionId/cancel',
   'POST /v1/customers/:id/rewards',
   'POST /v1/coupons/:code/disable',
 ]);

@@ -86,12 +86,12 @@ export async function lotsForRows(trx: Trx, storeId: number, rows: RawBuilder<un
 
 /**
  * Closes the lots an expiry row of the chunk expires: those of the chunk's customers `c` that
- * `expired` (a condition on lot `l` and store `s`) selects. Called by the expiry job in the
- * same transaction as its rows.
+ * `expired` (a condition on lot `l` and the rule `s`, a relation shaped like stores) selects.
+ * Called by the expiry job in the same transaction as its rows, with the rule they were computed by.
  */
-export async function closeLots(trx: Trx, storeId: number, customers: RawBuilder<boolean>, expired: RawBuilder<boolean>): Promise<void> {
+export async function closeLots(trx: Trx, storeId: number, customers: RawBuilder<boolean>, rule: RawBuilder<unknown>, expired: RawBuilder<boolean>): Promise<void> {
   await sql`UPDATE point_lots AS l SET remaining = 0
-    FROM stores s
-    WHERE s.id = l.store_id AND l.store_id = ${storeId} AND l.remaining > 0 AND ${expired}
+    FROM (${rule}) s
+    WHERE l.store_id = ${storeId} AND l.remaining > 0 AND ${expired}
       AND l.customer_id IN (SELECT c.id FROM customers c WHERE ${customers})`.execute(trx);
 }

@@ -19,8 +19,10 @@ import { appendLedgerRows, nowSql } from './append.js';
 export interface TierCause {
   actor: Actor;
   jobId: number | null;
-  /** A manual assignment: its reason (the target comes from the caller). */
+  /** A manual assignment: its reason and the tier assigned. */
   manual?: { reason: string; tierId: number | null };
+  /** Why an automatic move happened, when there is more to say than "points" (e.g. a manual tier cleared). */
+  reason?: string;
 }
 
 /**
@@ -33,10 +35,14 @@ export interface TierCause {
 export async function moveTiers(trx: Trx, storeId: number, customers: RawBuilder<boolean>, cause: TierCause): Promise<number> {
   const isDistinct = dialectOf(trx) === 'postgres' ? sql.raw('IS DISTINCT FROM') : sql.raw('IS NOT');
   const target = cause.manual ? sql<number | null>`CAST(${cause.manual.tierId} AS bigint)` : tierForSql(storeId, sql`c.lifetime_points`);
+  if (!cause.manual) {
+    const any = await sql`SELECT 1 AS one FROM tiers WHERE store_id = ${storeId} LIMIT 1`.execute(trx);
+    if (any.rows.length === 0) return 0;
+  }
   const mark = await maxId(trx);
   const moved = await sql`
     INSERT INTO tier_history (store_id, customer_id, from_tier_id, to_tier_id, manual, reason, actor_type, actor_id, actor_name, job_id, created_at)
-    SELECT x.store_id, x.id, x.tier_id, x.target, ${cause.manual ? 1 : 0}, ${cause.manual?.reason ?? null},
+    SELECT x.store_id, x.id, x.tier_id, x.target, ${cause.manual ? 1 : 0}, ${cause.manual?.reason ?? cause.reason ?? null},
            ${cause.actor.type}, CAST(${cause.actor.id} AS bigint), ${cause.actor.name}, CAST(${cause.jobId} AS bigint), ${nowSql(trx)}
     FROM (SELECT c.store_id, c.id, c.tier_id, ${target} AS target FROM customers c
           WHERE ${customers} ${cause.manual ? sql`` : sql`AND c.tier_manual = 0`}) x
