@@ -66,6 +66,18 @@ for (const dialect of DIALECTS) {
       expect(res.text).not.toContain('Internal');
     });
 
+    it('shows pending credits with their dates, outside the balance, until they mature', async () => {
+      const c = await member(10);
+      const later = new Date(Date.now() + 5 * DAY).toISOString();
+      const sooner = new Date(Date.now() + 2 * DAY).toISOString();
+      expect((await adjust(c.id, { points: 500, reason: 'Internal: order 12 pending', customerMessage: 'For your order', availableAt: later })).status).toBe(201);
+      expect((await adjust(c.id, { points: 70, reason: 'Internal: review bonus', availableAt: sooner })).status).toBe(201);
+      const res = await storefront(ctx.store, c.externalId);
+      expect(res.status, res.text).toBe(200);
+      expect(res.body).toMatchObject({ balance: 10, pendingPoints: 570, pending: [{ points: 70, availableAt: sooner }, { points: 500, availableAt: later }] });
+      expect(res.text).not.toContain('Internal');
+    });
+
     it('answers a missing, malformed or wrong digest, an unknown customer and an unknown store with the same 401', async () => {
       const c = await member(10);
       const answers = [
@@ -159,11 +171,11 @@ for (const dialect of DIALECTS) {
       expect((await other.api('GET', `/v1/customers/${c.id}`)).body.expiring).toEqual([]);
       // A long rule is a day count whose milliseconds pass 32 bits: debits still consume lots by it.
       expect((await other.api('POST', `/v1/customers/${c.id}/adjustments`, { points: -20, reason: 'Spent under a long rule' })).status).toBe(201);
-      // An explicit expiry on a lot applies under any rule.
+      // An explicit expiry on a credit applies under any rule.
       await setExpiry('none', null, other.id);
-      const soon = Date.now() + 3 * DAY;
-      await ctx.server.committer.run((trx) => trx.updateTable('point_lots').set({ expires_at: soon }).where('customer_id', '=', c.id).where('remaining', '>', 0).where('points', '=', 50).execute());
-      expect((await other.api('GET', `/v1/customers/${c.id}`)).body.expiring).toEqual([{ points: 50, expiresAt: new Date(soon).toISOString() }]);
+      const soon = new Date(Date.now() + 3 * DAY).toISOString();
+      expect((await other.api('POST', `/v1/customers/${c.id}/adjustments`, { points: 40, reason: 'Short-lived bonus', expiresAt: soon })).status).toBe(201);
+      expect((await other.api('GET', `/v1/customers/${c.id}`)).body.expiring).toEqual([{ points: 40, expiresAt: soon }]);
       expect((await other.api('GET', '/v1/customers')).body.data[0].expiring).toBeUndefined();
     });
 
