@@ -87,6 +87,17 @@ export class AlreadyReversedError extends DomainError {
   }
 }
 
+/** A disabled reward of the catalog: no new coupon is issued for it. */
+export class RewardInactiveError extends DomainError {
+  readonly code = 'reward_inactive';
+  constructor(readonly rewardId: number) {
+    super(`Reward ${rewardId} is disabled; enable it to give it again`);
+  }
+  override details() {
+    return { rewardId: this.rewardId };
+  }
+}
+
 export class NotReversibleError extends DomainError {
   readonly code = 'not_reversible';
 }

@@ -30,6 +30,7 @@ export const STATUS_BY_CODE = {
   invalid_csv: 422,
   insufficient_points: 422,
   not_reversible: 422,
+  reward_inactive: 422,
   confirmation_required: 422,
   webhook_url_not_allowed: 422,
   rate_limited: 429,

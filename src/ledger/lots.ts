@@ -17,12 +17,13 @@ const DAY_MS = 86_400_000;
 
 /**
  * When lot `l` expires under its store's rule `s` (a stores row): its explicit expiry, else under
- * per_credit `expiry_days` after it was credited, else never (NULL).
+ * per_credit `expiry_days` after it was credited, else never (NULL). The day length is a bigint:
+ * PostgreSQL multiplies integer by integer in 32 bits, and 25 days of milliseconds overflow it.
  */
 export function lotExpirySql(l = 'l', s = 's'): RawBuilder<number | null> {
   const L = sql.raw(l);
   const S = sql.raw(s);
-  return sql<number | null>`coalesce(${L}.expires_at, CASE WHEN ${S}.expiry_mode = 'per_credit' THEN ${L}.created_at + ${S}.expiry_days * ${sql.lit(DAY_MS)} END)`;
+  return sql<number | null>`coalesce(${L}.expires_at, CASE WHEN ${S}.expiry_mode = 'per_credit' THEN ${L}.created_at + ${S}.expiry_days * CAST(${sql.lit(DAY_MS)} AS bigint) END)`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { adjustPoints, resetPoints } from '../../ledger/adjust.js';
 import { balanceAt, createCustomer, getCustomer, listCustomers } from '../../ledger/customers.js';
 import { listTransactions } from '../../ledger/transactions.js';
 import { cancelPending, listPending } from '../../ledger/pending.js';
+import { expiringPoints } from '../../ledger/expiring.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
@@ -19,6 +20,7 @@ import {
 } from '../schemas/common.js';
 import {
   adjustmentBody,
+  customerDetailSchema,
   customerFilterQuery,
   newCustomerBody,
   resetBody,
@@ -61,11 +63,14 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   routes.get('/v1/customers/:id', {
     schema: {
       tags: ['customers'],
-      summary: 'Get a customer',
+      summary: 'Get a customer, with the points expiring in the next 30 days',
       params: idParams,
-      response: { 200: { $ref: 'Customer#' }, 404: { $ref: 'Error#' }, ...commonErrors },
+      response: { 200: customerDetailSchema, 404: { $ref: 'Error#' }, ...commonErrors },
     },
-    handler: (req) => getCustomer(byKey, principal(req).storeId, req.params.id),
+    handler: async (req) => {
+      const customer = await getCustomer(byKey, principal(req).storeId, req.params.id);
+      return { ...customer, expiring: await expiringPoints(byKey, principal(req).storeId, customer.id, Date.now()) };
+    },
   });
 
   routes.post(
