@@ -100,21 +100,29 @@ async function grantEntryRewards(trx: Trx, storeId: number, movers: number[]): P
   });
   const coupons = await sql<{ customer_id: number; reward_id: number }>`
     SELECT e.customer_id, t.entry_reward_id AS reward_id FROM ${pending} AND t.entry_reward_id IS NOT NULL`.execute(trx);
-  const now = Date.now();
-  for (let i = 0; i < coupons.rows.length; i += 2000) {
-    await trx
-      .insertInto('coupons')
-      .values(coupons.rows.slice(i, i + 2000).map((r) => ({
-        store_id: storeId,
-        customer_id: Number(r.customer_id),
-        reward_id: Number(r.reward_id),
-        code: newCouponCode(),
-        source: 'tier_entry',
-        transaction_id: null,
-        created_at: now,
-      })))
-      .execute();
-  }
+  await insertEntryCoupons(trx, storeId, coupons.rows.map((r) => ({ customer_id: Number(r.customer_id), reward_id: Number(r.reward_id) })));
   await sql`UPDATE tier_entries SET reward_pending = 0
     WHERE store_id = ${storeId} AND reward_pending = 1 AND ${inIds(trx, 'customer_id', movers)}`.execute(trx);
+}
+
+/**
+ * Entry-reward coupons, 2,000 to a statement. A code the store already has is skipped by
+ * ON CONFLICT (a unique violation would abort the transaction on PostgreSQL) and redrawn.
+ */
+async function insertEntryCoupons(trx: Trx, storeId: number, wanted: { customer_id: number; reward_id: number }[]): Promise<void> {
+  let left = wanted;
+  for (let attempt = 0; attempt < 5 && left.length > 0; attempt++) {
+    const done = new Set<number>();
+    for (let i = 0; i < left.length; i += 2000) {
+      const rows = await trx
+        .insertInto('coupons')
+        .values(left.slice(i, i + 2000).map((r) => ({ store_id: storeId, ...r, code: newCouponCode(), source: 'tier_entry', transaction_id: null, created_at: Date.now() })))
+        .onConflict((oc) => oc.columns(['store_id', 'code']).doNothing())
+        .returning('customer_id')
+        .execute();
+      for (const r of rows) done.add(Number(r.customer_id));
+    }
+    left = left.filter((r) => !done.has(r.customer_id));
+  }
+  if (left.length > 0) throw new Error('no free coupon codes after 5 draws');
 }
