@@ -125,6 +125,14 @@ export interface PointLotsTable {
   created_at: number;
 }
 
+export interface ExpiryNoticesTable {
+  store_id: number;
+  customer_id: number;
+  expires_on: number;
+  points: number;
+  created_at: number;
+}
+
 export interface PendingCreditsTable {
   id: Generated<number>;
   store_id: number;
@@ -332,6 +340,7 @@ export interface DB {
   tier_history: TierHistoryTable;
   point_lots: PointLotsTable;
   pending_credits: PendingCreditsTable;
+  expiry_notices: ExpiryNoticesTable;
   customers: CustomersTable;
   transactions: TransactionsTable;
   idempotency_keys: IdempotencyKeysTable;
