@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/domain/types.js';
+import { pointsReport } from '../src/ledger/reports.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer } from './support/fixtures.js';
 import { request, type TestStore, useServer, waitForJob } from './support/server.js';
@@ -148,6 +149,16 @@ for (const dialect of DIALECTS) {
             expected.map((p, i) => ({ ...p, byActor: byActorKey(p.byActor), periodStart: body.data[i].periodStart, periodEnd: body.data[i].periodEnd })),
           );
         }
+      }
+    });
+
+    it('sums the opening balance the same from the rows before the range as from the balances less the rows since', async () => {
+      for (const b of [...boundaries, boundaries[0] - DAY, Date.now() + DAY]) {
+        const q = { from: new Date(b).toISOString(), to: new Date(b + 2 * DAY).toISOString(), interval: 'day' as const };
+        const before = await pointsReport(ctx.server.database.read, ctx.store.id, q, { opening: 'before' });
+        const after = await pointsReport(ctx.server.database.read, ctx.store.id, q, { opening: 'after' });
+        expect(after).toEqual(before);
+        expect(before.data[0].openingBalance).toBe(ledger.filter((r) => Date.parse(r.createdAt) < b).reduce((s, r) => s + r.points, 0));
       }
     });
 

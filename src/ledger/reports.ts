@@ -33,16 +33,29 @@ interface LedgerGroup {
 }
 
 /**
- * The ledger in [from, to) grouped by day since `from`, type and actor, and the balance before
- * `from`, in one statement: one snapshot on both dialects, so the opening balance and the flows
- * agree even while rows are appended (an imported history can land rows in the past). The range
- * is read through the (store_id, created_at) index.
+ * How the balance outstanding at `from` is summed, both exact: `before` adds up every row before
+ * `from`; `after` takes the customers' balances (the ledger's cache, equal to Σ points per customer
+ * in every committed state) less every row since `from`. One reads the history before the range,
+ * the other the rows after its start and the store's customers, so a recent range is cheap either way.
  */
-async function ledgerGroups(db: Kysely<DB>, storeId: number, from: number, to: number): Promise<LedgerGroup[]> {
+export type OpeningSum = 'before' | 'after';
+
+function openingSelect(storeId: number, from: number, opening: OpeningSum) {
+  return opening === 'before'
+    ? sql`SELECT coalesce(sum(points), 0) FROM transactions WHERE store_id = ${storeId} AND created_at < ${from}`
+    : sql`SELECT (SELECT coalesce(sum(balance), 0) FROM customers WHERE store_id = ${storeId}) - coalesce(sum(points), 0)
+            FROM transactions WHERE store_id = ${storeId} AND created_at >= ${from}`;
+}
+
+/**
+ * The ledger in [from, to) grouped by day since `from`, type and actor, and the balance before
+ * `from` (as day -1), in one statement: one snapshot on both dialects, so the opening balance and
+ * the flows agree even while rows are appended (an imported history can land rows in the past).
+ */
+async function ledgerGroups(db: Kysely<DB>, storeId: number, from: number, to: number, opening: OpeningSum): Promise<LedgerGroup[]> {
   const { rows } = await sql<LedgerGroup>`
     SELECT -1 AS day, '' AS type, '' AS actor_type, NULL AS actor_id, '' AS actor_name,
-           coalesce(sum(points), 0) AS credited, 0 AS debited
-      FROM transactions WHERE store_id = ${storeId} AND created_at < ${from}
+           (${openingSelect(storeId, from, opening)}) AS credited, 0 AS debited
     UNION ALL
     SELECT (created_at - ${from}) / ${DAY_MS} AS day, type, actor_type, actor_id, actor_name,
            sum(CASE WHEN points > 0 THEN points ELSE 0 END) AS credited,
@@ -106,14 +119,24 @@ function foldPeriods(periods: PeriodBounds[], from: number, groups: LedgerGroup[
   });
 }
 
-async function storePointValue(db: Kysely<DB>, storeId: number): Promise<number | null> {
-  const row = await db.selectFrom('stores').select('settings').where('id', '=', storeId).executeTakeFirst();
-  try {
-    return pointValueOf(JSON.parse(row?.settings ?? '{}'));
-  } catch {
-    return null;
-  }
+interface StoreFacts {
+  pointValue: number | null;
+  createdAt: number;
 }
+
+async function storeFacts(db: Kysely<DB>, storeId: number): Promise<StoreFacts> {
+  const row = await db.selectFrom('stores').select(['settings', 'created_at']).where('id', '=', storeId).executeTakeFirst();
+  let settings: unknown = {};
+  try {
+    settings = JSON.parse(row?.settings ?? '{}');
+  } catch {
+    // Settings are written by their own API; a report never fails on them.
+  }
+  return { pointValue: pointValueOf(settings), createdAt: Number(row?.created_at ?? 0) };
+}
+
+/** The cheaper opening sum, guessed from time: the side of `from` with less of the store's life has fewer rows. */
+const cheaperOpening = (from: number, storeCreatedAt: number, now: number): OpeningSum => (now - from < from - storeCreatedAt ? 'after' : 'before');
 
 /**
  * Points accounting from the ledger: for each period of [from, to) the balance outstanding at its
@@ -123,12 +146,14 @@ async function storePointValue(db: Kysely<DB>, storeId: number): Promise<number 
  *
  * @example pointsReport(db, 1, { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z', interval: 'month' })
  * It can throw: ValidationError (a malformed instant, `to` not after `from`, too many periods).
+ * `opts.opening` chooses how the opening balance is summed (see OpeningSum; by default the cheaper).
  * Needs: a read handle (no transaction; the one statement reads one snapshot).
  */
-export async function pointsReport(db: Kysely<DB>, storeId: number, q: PointsReportQuery): Promise<PointsReport> {
+export async function pointsReport(db: Kysely<DB>, storeId: number, q: PointsReportQuery, opts: { opening?: OpeningSum } = {}): Promise<PointsReport> {
   const from = parseInstant(q.from, 'from');
   const to = parseInstant(q.to, 'to');
   const periods = reportPeriods(from, to, q.interval);
-  const [groups, pointValue] = await Promise.all([ledgerGroups(db, storeId, from, to), storePointValue(db, storeId)]);
-  return { data: foldPeriods(periods, from, groups, pointValue), pointValue };
+  const store = await storeFacts(db, storeId);
+  const groups = await ledgerGroups(db, storeId, from, to, opts.opening ?? cheaperOpening(from, store.createdAt, Date.now()));
+  return { data: foldPeriods(periods, from, groups, store.pointValue), pointValue: store.pointValue };
 }

@@ -85,6 +85,12 @@ export function ReportsPage() {
     period: periodLabel(p, interval),
     ...Object.fromEntries(types.flatMap((t) => [[`${t} +`, p.byType[t]?.credited ?? 0], [`${t} −`, p.byType[t]?.debited ?? 0]])),
   }));
+  // A bar series per type and direction that moved points somewhere in the range (no empty legend entries).
+  const series = types.flatMap((t) =>
+    (['credited', 'debited'] as const)
+      .filter((dir) => periods.some((p) => (p.byType[t]?.[dir] ?? 0) !== 0))
+      .map((dir) => ({ name: `${t} ${dir === 'credited' ? '+' : '−'}`, color: TYPE_COLORS[t] ?? 'indigo.7' })),
+  );
   const outstanding = periods.map((p) => ({ period: periodLabel(p, interval), Outstanding: p.closingBalance }));
   const byType = totalsBy(periods, (p) => Object.entries(p.byType).map(([t, f]) => [t, t, f]));
   const byActor = totalsBy(periods, (p) => p.byActor.map((a) => [JSON.stringify(a.actor), a.actor, a]));
@@ -131,7 +137,7 @@ export function ReportsPage() {
             <Stat label="Outstanding at the end" value={fmtNumber(last.closingBalance)} testId="report-closing" />
             <Stat
               label="Liability at the end"
-              value={last.liability === null ? 'No point value set' : money.format(last.liability)}
+              value={last.liability === null ? '—' : money.format(last.liability)}
               hint={pointValue === null ? 'Set a point value in Settings' : `${fmtNumber(pointValue)} per point`}
             />
           </SimpleGrid>
@@ -149,10 +155,7 @@ export function ReportsPage() {
                   dataKey="period"
                   type="stacked"
                   withLegend
-                  series={types.flatMap((t) => [
-                    { name: `${t} +`, color: TYPE_COLORS[t] ?? 'indigo.7' },
-                    { name: `${t} −`, color: TYPE_COLORS[t] ?? 'indigo.7' },
-                  ])}
+                  series={series}
                 />
               </Paper>
               <Paper withBorder p="md" component="figure" m={0} aria-label="Outstanding points at the end of each period">
