@@ -75,6 +75,24 @@ function addFlow(flow: PointsFlow, credited: number, debited: number): void {
   flow.debited += debited;
 }
 
+/** The flows of one period, by type and by actor, as the groups of its days add up. */
+interface PeriodFlows {
+  byType: Map<string, PointsFlow>;
+  byActor: Map<string, ActorFlow>;
+}
+
+function addGroup(flows: PeriodFlows, g: LedgerGroup): void {
+  const [credited, debited] = [Number(g.credited), Number(g.debited)];
+  const type = flows.byType.get(g.type) ?? { credited: 0, debited: 0 };
+  flows.byType.set(g.type, type);
+  addFlow(type, credited, debited);
+  const actor: Actor = { type: g.actor_type as Actor['type'], id: g.actor_id === null ? null : Number(g.actor_id), name: g.actor_name };
+  const key = actorKey(actor);
+  const byActor = flows.byActor.get(key) ?? { actor, credited: 0, debited: 0 };
+  flows.byActor.set(key, byActor);
+  addFlow(byActor, credited, debited);
+}
+
 /** Folds the day groups into the periods, then chains the balances from the opening one. */
 function foldPeriods(periods: PeriodBounds[], from: number, groups: LedgerGroup[], pointValue: number | null): ReportPeriod[] {
   const firstDay = periods.map((p) => Math.round((p.start - from) / DAY_MS));
@@ -83,35 +101,22 @@ function foldPeriods(periods: PeriodBounds[], from: number, groups: LedgerGroup[
     while (firstDay[i] > day) i--;
     return i;
   };
-  const byType = periods.map(() => new Map<string, PointsFlow>());
-  const byActor = periods.map(() => new Map<string, ActorFlow>());
+  const flows: PeriodFlows[] = periods.map(() => ({ byType: new Map(), byActor: new Map() }));
   let opening = 0;
   for (const g of groups) {
-    const [credited, debited] = [Number(g.credited), Number(g.debited)];
-    if (Number(g.day) < 0) {
-      opening += credited;
-      continue;
-    }
-    const i = periodOfDay(Number(g.day));
-    const types = byType[i];
-    if (!types.has(g.type)) types.set(g.type, { credited: 0, debited: 0 });
-    addFlow(types.get(g.type)!, credited, debited);
-    const actor: Actor = { type: g.actor_type as Actor['type'], id: g.actor_id === null ? null : Number(g.actor_id), name: g.actor_name };
-    const actors = byActor[i];
-    const key = actorKey(actor);
-    if (!actors.has(key)) actors.set(key, { actor, credited: 0, debited: 0 });
-    addFlow(actors.get(key)!, credited, debited);
+    if (Number(g.day) < 0) opening += Number(g.credited);
+    else addGroup(flows[periodOfDay(Number(g.day))], g);
   }
   return periods.map((p, i) => {
-    const flows = [...byType[i].values()];
-    const closing = opening + flows.reduce((s, f) => s + f.credited + f.debited, 0);
+    const { byType, byActor } = flows[i];
+    const closing = opening + [...byType.values()].reduce((s, f) => s + f.credited + f.debited, 0);
     const period: ReportPeriod = {
       periodStart: iso(p.start),
       periodEnd: iso(p.end),
       openingBalance: opening,
       closingBalance: closing,
-      byType: Object.fromEntries([...byType[i].entries()].sort(([a], [b]) => a.localeCompare(b))),
-      byActor: [...byActor[i].values()].sort((a, b) => a.actor.name.localeCompare(b.actor.name) || actorKey(a.actor).localeCompare(actorKey(b.actor))),
+      byType: Object.fromEntries([...byType.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      byActor: [...byActor.values()].sort((a, b) => a.actor.name.localeCompare(b.actor.name) || actorKey(a.actor).localeCompare(actorKey(b.actor))),
       liability: liabilityOf(closing, pointValue),
     };
     opening = closing;
