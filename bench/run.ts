@@ -16,6 +16,7 @@ import { pointsReports } from './reports.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
 import { webhookDispatch } from './webhooks.js';
+import { tiersExpiry } from './tiers-expiry.js';
 
 /** Bulk jobs (bench/bulk.ts), one row per dialect. */
 const bulkJobs: BenchModule = {
@@ -50,7 +51,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, pointsReports];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, tiersExpiry, pointsReports];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);

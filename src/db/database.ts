@@ -177,6 +177,9 @@ export async function migrate(database: Database): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
     provider: { getMigrations: async () => migrations(database.dialect) },
+    // Migrations are additive and independent: one numbered below an applied one (0005 after
+    // 0006, from a branch that landed later) still runs, once.
+    allowUnorderedMigrations: true,
   });
   for (let attempt = 0; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
 
 export interface Violation {
-  check: 'balance_matches_ledger' | 'lifetime_matches_ledger' | 'running_balance' | 'job_customer_once' | 'store_scope' | 'reversal_mirrors';
+  check: 'balance_matches_ledger' | 'lifetime_matches_ledger' | 'running_balance' | 'job_customer_once' | 'store_scope' | 'reversal_mirrors' | 'lots_match_balance' | 'pending_matches_credits';
   storeId: number;
   customerId?: number;
   transactionId?: number;
@@ -23,7 +23,8 @@ const LIMIT = 100;
  * Checks the ledger invariants of a store (or every store): balance = Σ points and
  * lifetime = Σ tier_points per customer; each row's balance_after is the running sum and never
  * negative; a customer at most once per job; rows in the customer's own store; a reversal mirrors
- * the row it reverses. Read-only.
+ * the row it reverses; what is left of the customer's point lots sums to the balance; the cached
+ * pending points sum the pending credits. Read-only.
  */
 export async function verifyLedger(db: Kysely<DB>, storeId?: number): Promise<VerifyReport> {
   const stores = storeId === undefined
@@ -93,6 +94,22 @@ async function verifyStore(db: Kysely<DB>, storeId: number): Promise<Violation[]
     LIMIT ${LIMIT}`.execute(db);
   for (const r of mirrors.rows) {
     out.push({ check: 'reversal_mirrors', storeId, transactionId: r.id, message: 'reversal does not mirror its original' });
+  }
+  const lots = await sql<{ id: number; balance: number; lots: number }>`
+    SELECT c.id, c.balance, coalesce(l.r, 0) AS lots FROM customers c
+    LEFT JOIN (SELECT customer_id, sum(remaining) AS r FROM point_lots WHERE store_id = ${storeId} AND remaining > 0 GROUP BY customer_id) l
+      ON l.customer_id = c.id
+    WHERE c.store_id = ${storeId} AND c.balance <> coalesce(l.r, 0) LIMIT ${LIMIT}`.execute(db);
+  for (const r of lots.rows) {
+    out.push({ check: 'lots_match_balance', storeId, customerId: r.id, message: `balance ${r.balance} but the open point lots hold ${r.lots}` });
+  }
+  const pending = await sql<{ id: number; pending_points: number; p: number }>`
+    SELECT c.id, c.pending_points, coalesce(p.p, 0) AS p FROM customers c
+    LEFT JOIN (SELECT customer_id, sum(points) AS p FROM pending_credits WHERE store_id = ${storeId} AND status = 'pending' GROUP BY customer_id) p
+      ON p.customer_id = c.id
+    WHERE c.store_id = ${storeId} AND c.pending_points <> coalesce(p.p, 0) LIMIT ${LIMIT}`.execute(db);
+  for (const r of pending.rows) {
+    out.push({ check: 'pending_matches_credits', storeId, customerId: r.id, message: `pendingPoints ${r.pending_points} but pending credits sum to ${r.p}` });
   }
   return out;
 }

@@ -5,6 +5,7 @@ import * as m0002 from './0002_jobs_and_outbox.js';
 import * as m0003 from './0003_job_kinds.js';
 import * as m0004 from './0004_staff_sessions.js';
 import * as m0006 from './0006_webhooks_and_notifications.js';
+import * as m0007 from './0007_tiers_rewards_expiry.js';
 
 /**
  * The ordered list of migrations. Never edit or rename one after it has shipped:
@@ -17,5 +18,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_job_kinds': { up: m0003.up(dialect) },
     '0004_staff_sessions': { up: m0004.up(dialect) },
     '0006_webhooks_and_notifications': { up: m0006.up(dialect) },
+    '0007_tiers_rewards_expiry': { up: m0007.up(dialect) },
   };
 }

@@ -3,6 +3,8 @@ import type { Trx } from '../committer.js';
 import type { Transaction } from '../../domain/types.js';
 import { BATCH_MAX, type EventType, subscriptionsFor } from '../../notify/events.js';
 import type { DB } from '../schema.js';
+import { dialectOf } from '../dialect-of.js';
+import { inIds } from './selection.js';
 
 /** Appends an event to the outbox, in the caller's transaction (whether or not anyone subscribes). */
 export async function appendOutbox(trx: Kysely<DB>, storeId: number, eventType: string, payload: unknown): Promise<void> {
@@ -95,5 +97,29 @@ export async function appendTransactionBatchEvents(trx: Trx, storeId: number, jo
     WHERE ${subscribed(storeId, 'transaction.batch')}
     GROUP BY g.n
     ORDER BY g.n`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * `customer.tier_changed` for the tier moves `historyIds` (tier_history rows), one event each, set-based; none when no enabled endpoint subscribes.
+ * The payload, built in SQL (json_build_object / json_object, so the database escapes names), is flat:
+ * {customerId, externalId, email, fromTierId, fromTierName, toTierId, toTierName, source: "points"|"manual", reason, lifetimePoints, jobId}.
+ *
+ * Needs: the transaction of the moves.
+ */
+export async function appendTierChangedEvents(trx: Trx, storeId: number, historyIds: number[]): Promise<number> {
+  const json = dialectOf(trx) === 'postgres' ? sql.raw('json_build_object') : sql.raw('json_object');
+  const result = await sql`
+    INSERT INTO outbox (store_id, event_type, payload, created_at)
+    SELECT h.store_id, 'customer.tier_changed',
+           CAST(${json}('customerId', h.customer_id, 'externalId', c.external_id, 'email', c.email,
+                'fromTierId', f.id, 'fromTierName', f.name, 'toTierId', t.id, 'toTierName', t.name,
+                'source', CASE WHEN h.manual = 1 THEN 'manual' ELSE 'points' END, 'reason', h.reason,
+                'lifetimePoints', c.lifetime_points, 'jobId', h.job_id) AS TEXT),
+           h.created_at
+    FROM tier_history h JOIN customers c ON c.id = h.customer_id
+    LEFT JOIN tiers f ON f.id = h.from_tier_id LEFT JOIN tiers t ON t.id = h.to_tier_id
+    WHERE h.store_id = ${storeId} AND ${inIds(trx, 'h.id', historyIds)} AND ${subscribed(storeId, 'customer.tier_changed')}
+    ORDER BY h.id`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
