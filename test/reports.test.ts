@@ -91,7 +91,7 @@ for (const dialect of DIALECTS) {
 
     it('writes adjustments, resets, reversals and a bulk job by two actors over several phases', async () => {
       const { store, server } = ctx;
-      await server.database.db.updateTable('stores').set({ settings: JSON.stringify({ pointValue: POINT_VALUE }) }).where('id', '=', store.id).execute();
+      expect((await store.api('PATCH', '/v1/settings', { pointValue: POINT_VALUE })).status).toBe(200);
       const created = await store.api('POST', '/v1/api-keys', { name: 'Second desk' });
       expect(created.status, created.text).toBe(201);
       const key = created.body.key as string;

@@ -177,6 +177,8 @@ describe('admin app in the browser', () => {
     const ledger = (await server.app.inject({ method: 'GET', url: '/v1/transactions?limit=500', cookies: await cookies() })).json().data as { type: string; points: number }[];
     const sum = (rows: { points: number }[]) => rows.reduce((s, r) => s + r.points, 0);
     const fmt = (n: number) => new Intl.NumberFormat('en-US', { signDisplay: 'exceptZero' }).format(n);
+    const settings = await server.app.inject({ method: 'PATCH', url: '/v1/settings', payload: { pointValue: 0.01 }, cookies: await cookies(), headers: { 'x-csrf-token': await csrfToken() } });
+    expect(settings.statusCode, settings.body).toBe(200);
     await page.getByRole('link', { name: 'Reports' }).click();
     await page.getByRole('heading', { name: 'Reports' }).waitFor();
     const totals = page.getByRole('list', { name: 'Totals for the range' });
@@ -184,6 +186,7 @@ describe('admin app in the browser', () => {
     expect(await totals.textContent()).toContain(`Points credited${fmt(sum(ledger.filter((r) => r.points > 0)))}`);
     expect(await totals.textContent()).toContain(`Points debited${fmt(sum(ledger.filter((r) => r.points < 0)))}`);
     expect(await totals.textContent()).toContain('Outstanding at the start0');
+    expect(await totals.textContent()).toContain(`Liability at the end${(sum(ledger) * 0.01).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
     const resets = ledger.filter((r) => r.type === 'reset');
     const resetRow = page.getByRole('table', { name: 'By type' }).getByRole('row', { name: /^reset/ });
     expect(await resetRow.textContent()).toBe(`reset0${fmt(sum(resets))}${fmt(sum(resets))}`);
@@ -257,6 +260,10 @@ describe('admin app in the browser', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
   });
+
+  async function csrfToken(): Promise<string> {
+    return (await page.evaluate(() => fetch('/v1/session').then((r) => r.json()))).csrfToken as string;
+  }
 
   async function cookies(): Promise<Record<string, string>> {
     return Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c.value]));
