@@ -133,6 +133,19 @@ export interface ExpiryNoticesTable {
   created_at: number;
 }
 
+export interface LedgerRollupTable {
+  store_id: number;
+  bucket: number;
+  type: string;
+  actor_type: string;
+  actor_id: number;
+  actor_name: string;
+  shard: number;
+  credited: number;
+  debited: number;
+  rows: number;
+}
+
 export interface PendingCreditsTable {
   id: Generated<number>;
   store_id: number;
@@ -341,6 +354,7 @@ export interface DB {
   point_lots: PointLotsTable;
   pending_credits: PendingCreditsTable;
   expiry_notices: ExpiryNoticesTable;
+  ledger_rollup: LedgerRollupTable;
   customers: CustomersTable;
   transactions: TransactionsTable;
   idempotency_keys: IdempotencyKeysTable;
