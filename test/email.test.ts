@@ -6,7 +6,6 @@ import { createBulkJob } from '../src/ledger/bulk.js';
 import { queueCustomerNotification } from '../src/ledger/notifications.js';
 import { hashPassword } from '../src/ledger/stores.js';
 import { startDispatcher } from '../src/notify/dispatcher.js';
-import { mailerFromEnv } from '../src/notify/mailer.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer } from './support/fixtures.js';
 import { until } from './support/process.js';
@@ -64,7 +63,7 @@ for (const dialect of DIALECTS) {
       const jobId = await staffJob(store, userId);
       const dispatcher = startDispatcher(ctx.server.database, {
         committer: ctx.server.committer, idleMs: 20, baseUrl: 'https://tally.shop.example',
-        mailer: mailerFromEnv({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, SMTP_FROM: 'Tally <tally@shop.example>' }),
+        smtp: { url: `smtp://127.0.0.1:${smtp.port}`, from: 'Tally <tally@shop.example>' },
       });
       try {
         const mails = await until(async () => {
@@ -123,7 +122,7 @@ for (const dialect of DIALECTS) {
       const nobody = await aCustomer(store, { externalId: 'no-mail' });
       expect(await ctx.server.committer.run((trx) => queueCustomerNotification(trx, store.id, { ...res.body.transaction, customerId: nobody.id }))).toBe(false);
       const dispatcher = startDispatcher(ctx.server.database, {
-        committer: ctx.server.committer, idleMs: 20, mailer: mailerFromEnv({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }),
+        committer: ctx.server.committer, idleMs: 20, smtp: { url: `smtp://127.0.0.1:${smtp.port}` },
       });
       try {
         const mail = await until(async () => smtp.mails.find((m) => (m.to as { text: string } | undefined)?.text === 'ana@example.com'));
