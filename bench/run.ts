@@ -15,6 +15,7 @@ import { contention } from './contention.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
 import { webhookDispatch } from './webhooks.js';
+import { webhooksBulk } from './webhooks-bulk.js';
 
 /** Bulk jobs (bench/bulk.ts), one row per dialect. */
 const bulkJobs: BenchModule = {
@@ -49,7 +50,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, webhooksBulk];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
