@@ -164,6 +164,28 @@ for (const dialect of DIALECTS) {
       expect((await deliveries(hook.id))).toHaveLength(1);
     });
 
+    it('does not send a delivery again while it is still sending it, even once its lease has run out', async () => {
+      await dispatcher.stop();
+      dispatcher = startDispatcher(ctx.server.database, {
+        committer: ctx.server.committer, now: () => clock, idleMs: 20, mailer: null, random: () => 0.5, allowPrivate: true,
+        timeoutMs: 2000, leaseMs: 60_000,
+      });
+      const hook = await endpoint(target.url);
+      target.secrets = [hook.secret];
+      target.late = 1;
+      target.lateMs = 3000;
+      await emitJobEvent();
+      await until(async () => (target.received.length === 1 ? true : undefined));
+      // The request hangs; the lease (on the dispatcher's clock) runs out meanwhile.
+      advance(120_000);
+      const d = await until(async () => {
+        const [row] = await deliveries(hook.id);
+        return row && Date.parse(row.nextAttemptAt) > clock ? row : undefined;
+      });
+      expect(d).toMatchObject({ attempt: 1, status: 'pending', error: 'timed out after 2000 ms' });
+      expect(target.received).toHaveLength(1);
+    });
+
     it('counts a 200 whose body does not end within the timeout as a failed attempt', async () => {
       const trickle = await localServer((req, res) => {
         req.resume();

@@ -76,6 +76,8 @@ export class OutboxDispatcher implements Dispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'committer' | 'mailer' | 'smtp'>>;
   readonly #mailer: Mailer | undefined;
   readonly #inFlight = new Map<number, number>();
+  /** Deliveries this dispatcher is sending now: not claimed again by it, even past their lease. */
+  readonly #sending = new Set<number>();
   readonly #sends = new Set<Promise<void>>();
   #stopped = false;
   #wake: (() => void) | null = null;
@@ -164,7 +166,7 @@ export class OutboxDispatcher implements Dispatcher {
     for (const endpointId of await dueEndpoints(this.#db, now, this.#o.concurrency)) {
       const room = Math.min(free, this.#o.perEndpoint - (this.#inFlight.get(endpointId) ?? 0));
       if (room <= 0) continue;
-      const claimed = await claimDeliveries(this.#db, endpointId, now, this.#o.leaseMs, this.id, room);
+      const claimed = await claimDeliveries(this.#db, endpointId, now, this.#o.leaseMs, this.id, room, [...this.#sending]);
       for (const d of claimed) this.#track(d);
       free -= claimed.length;
       started += claimed.length;
@@ -175,10 +177,12 @@ export class OutboxDispatcher implements Dispatcher {
 
   #track(d: DeliveryRow): void {
     this.#inFlight.set(d.endpoint_id, (this.#inFlight.get(d.endpoint_id) ?? 0) + 1);
+    this.#sending.add(d.id);
     const send: Promise<void> = this.#send(d)
       .catch((err) => this.#o.log('delivery error', { deliveryId: d.id, err: String(err) }))
       .finally(() => {
         this.#sends.delete(send);
+        this.#sending.delete(d.id);
         this.#inFlight.set(d.endpoint_id, (this.#inFlight.get(d.endpoint_id) ?? 1) - 1);
         // A sender is free: look for due deliveries now (the outbox keeps its own polling pace).
         this.#wake?.();
