@@ -1,6 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBulkJob } from '../src/ledger/bulk.js';
 import { queueCustomerNotification } from '../src/ledger/notifications.js';
@@ -10,21 +7,7 @@ import { DIALECTS } from './support/databases.js';
 import { aCustomer } from './support/fixtures.js';
 import { until } from './support/process.js';
 import { type TestStore, useServer, waitForJob } from './support/server.js';
-
-/** A real SMTP server on a local port that keeps every message it receives, parsed. */
-async function startSmtp(): Promise<{ port: number; mails: ParsedMail[]; close(): Promise<void> }> {
-  const mails: ParsedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((m) => { mails.push(m); callback(); }, callback);
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return { port, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+import { startSmtp } from './support/smtp-server.js';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: e-mail notifications`, () => {
