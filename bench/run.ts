@@ -17,6 +17,7 @@ import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
 import { webhookDispatch } from './webhooks.js';
 import { tiersExpiry } from './tiers-expiry.js';
+import { webhooksBulk } from './webhooks-bulk.js';
 
 /** Bulk jobs (bench/bulk.ts), one row per dialect. */
 const bulkJobs: BenchModule = {
@@ -51,7 +52,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, tiersExpiry, pointsReports];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, webhooksBulk, tiersExpiry, pointsReports];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
