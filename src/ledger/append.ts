@@ -10,7 +10,7 @@ import { toTransaction } from '../db/queries/transactions.js';
 import { prepared, PREPARED_SQL } from '../db/prepared.js';
 import type { TransactionRow } from '../db/schema.js';
 import { PG_COMPILER } from '../db/pg-compiler.js';
-import { lotExpirySql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
+import { consumeSql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
 import { moveTiers } from './tier-moves.js';
 import { rollupCte, rollupOnePg, rollupRow, rollupRows } from './rollup.js';
 
@@ -81,14 +81,15 @@ export interface RowFields {
 const PG_BOUND = COLUMNS.filter((c) => c !== 'created_at');
 const PG_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 const EXPIRES = `$${PG_BOUND.length + 6}::bigint`;
+/** SQL text of a builder whose values are all raw `$n` placeholders of APPEND_ONE_PG. */
+const pg = (q: RawBuilder<unknown>) => q.compile(PG_COMPILER).sql;
 /** The bound parameter of a ledger column in APPEND_ONE_PG, typed. */
 const bound = (c: (typeof PG_BOUND)[number]) => `$${PG_BOUND.indexOf(c) + 6}::${LEDGER_COLUMNS[c]}`;
 const APPEND_ONE_PG = `WITH applied AS (
   UPDATE customers SET balance = balance + $1, lifetime_points = lifetime_points + $2,
                        last_activity_at = CASE WHEN $3::boolean THEN ${PG_NOW} ELSE last_activity_at END
   WHERE store_id = $4 AND id = $5 AND balance + $1 >= 0
-  RETURNING id, tier_manual, (SELECT t.id FROM tiers t WHERE t.store_id = $4 AND t.retired_at IS NULL AND t.threshold <= customers.lifetime_points
-                              ORDER BY t.threshold DESC, t.id DESC LIMIT 1) AS target),
+  RETURNING id, tier_manual, ${pg(tierForSql(sql.raw('$4'), sql.raw('customers.lifetime_points')))} AS target),
 ins AS (
   INSERT INTO transactions (${[...PG_BOUND, 'created_at'].join(', ')})
   SELECT ${PG_BOUND.map((c, i) => `$${i + 6}::${LEDGER_COLUMNS[c]}`).join(', ')}, ${PG_NOW}
@@ -96,14 +97,7 @@ ins AS (
 lot AS (
   INSERT INTO point_lots (store_id, customer_id, transaction_id, points, remaining, expires_at, created_at)
   SELECT $4, $5, ins.id, $1, $1, ${EXPIRES}, ins.created_at FROM ins WHERE $1 > 0),
-con AS (
-  UPDATE point_lots AS p SET remaining = o.left_over
-  FROM (SELECT l.id, sum(l.remaining) OVER w - l.remaining AS before_this,
-               CASE WHEN sum(l.remaining) OVER w > -$1 THEN sum(l.remaining) OVER w + $1 ELSE 0 END AS left_over
-        FROM point_lots l JOIN stores s ON s.id = l.store_id
-        WHERE l.store_id = $4 AND l.customer_id = $5 AND l.remaining > 0 AND $1 < 0 AND EXISTS (SELECT 1 FROM applied)
-        WINDOW w AS (ORDER BY ${lotExpirySql().compile(PG_COMPILER).sql} NULLS LAST, l.id ROWS UNBOUNDED PRECEDING)) o
-  WHERE p.id = o.id AND o.before_this < -$1),
+con AS (${pg(consumeSql(sql.raw('$4'), sql.raw('(SELECT $5::bigint AS customer_id, -$1::bigint AS need FROM applied WHERE $1 < 0)')))}),
 ${rollupOnePg({ store: '$4', points: '$1', type: bound('type'), actorType: bound('actor_type'), actorId: bound('actor_id'), actorName: bound('actor_name') })}
 SELECT ins.id, ins.created_at, applied.tier_manual, applied.target FROM ins, applied`;
 PREPARED_SQL.add(APPEND_ONE_PG);

@@ -30,7 +30,7 @@ export function lotExpirySql(l = 'l', s = 's'): RawBuilder<number | null> {
  * Consumes `need.need` points of each customer `need.customer_id` from their open lots in order.
  * `need` is a subquery of (customer_id, need) for one store.
  */
-function consumeSql(storeId: RawBuilder<number> | number, need: RawBuilder<unknown>): RawBuilder<unknown> {
+export function consumeSql(storeId: RawBuilder<number> | number, need: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`
     UPDATE point_lots AS p SET remaining = o.left_over
     FROM (
