@@ -70,6 +70,7 @@ export const revertKind: JobKindSpec<RevertPlan> = {
         reference: null,
         idempotency_key: null,
         created_at: nowSql(trx),
+        job_line: null,
       },
       skipped: {
         jobId: job.id,
