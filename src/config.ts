@@ -48,6 +48,12 @@ const SCHEMA = {
     },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db] (or rediss://)' },
     TALLY_ALLOW_PRIVATE_WEBHOOKS: { type: 'boolean', default: false, description: 'true or false' },
+    IMPORT_MAX_BYTES: {
+      type: 'integer',
+      minimum: 1,
+      default: 500 * 1024 * 1024,
+      description: 'bytes, ≥ 1: the largest import upload accepted (default 500 MB)',
+    },
     SHUTDOWN_TIMEOUT_MS: {
       type: 'integer',
       minimum: 100,
@@ -77,6 +83,8 @@ export interface Config {
   redisUrl?: string;
   allowPrivateWebhooks: boolean;
   shutdownTimeoutMs: number;
+  /** The largest import upload, in bytes. */
+  importMaxBytes: number;
 }
 
 /** A configuration value that cannot be used: names the variable and what it allows, never the value. */
@@ -136,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(raw.REDIS_URL !== undefined ? { redisUrl: raw.REDIS_URL as string } : {}),
     allowPrivateWebhooks: raw.TALLY_ALLOW_PRIVATE_WEBHOOKS as boolean,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS as number,
+    importMaxBytes: raw.IMPORT_MAX_BYTES as number,
   };
 }
 

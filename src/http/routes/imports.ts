@@ -1,15 +1,75 @@
 import type { SchemaTypes } from '../type-provider.js';
-import type { FastifyPluginAsync } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { DomainError, RequestError, UploadInterruptedError, UploadTooLargeError, ValidationError } from '../../domain/errors.js';
 import { customerCsvRows } from '../../ledger/export-customers.js';
+import { receiveImport } from '../../ledger/imports.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { csvStream } from '../csv-stream.js';
-import { commonErrors, textAnswer } from '../schemas/common.js';
-import { customerExportQuery } from '../schemas/imports.js';
+import { commonErrors, idempotencyHeader, postErrors, textAnswer } from '../schemas/common.js';
+import { customerExportQuery, importPreviewReply, importQuery } from '../schemas/imports.js';
+
+const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, required: ['job'] } as const;
+
+/** The upload's bytes as they arrive: the body of a text/csv request, or the one file of a form. */
+async function uploadOf(req: FastifyRequest, maxBytes: number): Promise<AsyncIterable<Uint8Array>> {
+  if (req.isMultipart()) {
+    const part = await req.file({ limits: { fileSize: maxBytes, files: 1, fields: 20 } });
+    if (!part) throw new ValidationError('The form has no file field', 'file');
+    return guarded(part.file, maxBytes);
+  }
+  if (!/^(text|application)\/csv\b/i.test(req.headers['content-type'] ?? '')) {
+    throw new RequestError('unsupported_media_type', 'Send the file as text/csv, or as multipart/form-data with one file field');
+  }
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new UploadTooLargeError(maxBytes);
+  return guarded(req.raw, maxBytes);
+}
+
+/** A stream's chunks, its failures said in our terms: over the cap, or broken off by the client. */
+async function* guarded(stream: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
+  try {
+    yield* stream;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw new UploadTooLargeError(maxBytes);
+    throw err instanceof DomainError ? err : new UploadInterruptedError();
+  }
+}
 
 /** Imports and the customers export (the file an import of type=set reads back). */
-export const importRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const importRoutes: FastifyPluginAsync<{ ctx: AppContext; maxBytes: number }> = async (app, { ctx, maxBytes }) => {
   const routes = app.withTypeProvider<SchemaTypes>();
+  // The body is read by the import as it arrives, never buffered: the parser hands it through.
+  app.addContentTypeParser(['text/csv', 'application/csv'], (_req, _payload, done) => done(null));
+  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1 } });
+
+  routes.post('/v1/imports', {
+    schema: {
+      tags: ['imports'],
+      summary: 'Import a CSV (text/csv body, or multipart/form-data with one file): add, set or history; dryRun previews it',
+      querystring: importQuery,
+      headers: idempotencyHeader,
+      response: { 200: importPreviewReply, 202: jobReply, ...commonErrors, ...postErrors },
+    },
+    handler: async (req, reply) => {
+      const { storeId, actor } = principal(req);
+      const key = req.headers['idempotency-key'];
+      const source = await uploadOf(req, maxBytes);
+      const outcome = await receiveImport(ctx.database.db, ctx.committer, storeId, actor, req.query, {
+        source,
+        maxBytes,
+        idempotencyKey: Array.isArray(key) ? key[0] : key,
+      }).catch((err: unknown) => {
+        // Answer the refusal once the client has sent the rest (otherwise it sees a reset, not the answer).
+        req.raw.resume();
+        throw err;
+      });
+      if ('preview' in outcome) return reply.send(outcome);
+      if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+      else ctx.workers?.wake();
+      return reply.status(202).send({ job: outcome.job });
+    },
+  });
   routes.get('/v1/customers/export.csv', {
     schema: {
       tags: ['customers'],

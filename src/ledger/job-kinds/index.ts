@@ -1,6 +1,7 @@
 import { JobParamsError } from '../../domain/errors.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { bulkAdjustmentKind } from './bulk-adjustment.js';
+import { importKind } from './import.js';
 import { revertKind } from './revert.js';
 import type { JobKindSpec } from './types.js';
 
@@ -11,6 +12,7 @@ import type { JobKindSpec } from './types.js';
 const KINDS: Partial<Record<JobKind, JobKindSpec<unknown>>> = {
   bulk_adjustment: bulkAdjustmentKind as JobKindSpec<unknown>,
   revert: revertKind as JobKindSpec<unknown>,
+  import: importKind as JobKindSpec<unknown>,
 };
 
 /** It can throw: JobParamsError (a kind this release does not know). */

@@ -1,0 +1,214 @@
+import { type RawBuilder, sql } from 'kysely';
+import type { Trx } from '../db/committer.js';
+import { dialectOf } from '../db/dialect-of.js';
+import type { ImportField } from '../domain/import/headers.js';
+import type { ImportPlan } from '../domain/import/request.js';
+import type { RowErrorCode } from '../domain/import/rows.js';
+
+/**
+ * The database's row rules of an import, set-based over the staged rows (import_rows) of one job:
+ * never a statement per row. Each step is one or a few statements over the whole upload; a row
+ * keeps the first error found (the order of VALIDATION_STEPS), reported in job_errors with its
+ * line, column, code and message. The job runs one step per chunk; a dry run runs them all.
+ */
+export interface StagedJob {
+  jobId: number;
+  storeId: number;
+  plan: ImportPlan;
+}
+
+export type Step = (trx: Trx, job: StagedJob) => Promise<void>;
+
+/** The customer a row names, before members are created: who it is, or how the file names them. */
+const KEY = sql`coalesce(CAST(r.customer_id AS text), 'x:' || r.external_id, 'e:' || r.email)`;
+
+const column = (job: StagedJob, field: ImportField) => job.plan.columns[field] ?? field;
+
+/** Reports the still-valid rows that match `where` with `code`, and marks them invalid. */
+async function flag(trx: Trx, job: StagedJob, code: RowErrorCode, col: RawBuilder<string | null>, where: RawBuilder<boolean>, message: RawBuilder<string>): Promise<void> {
+  const mine = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND (${where})`;
+  await sql`
+    INSERT INTO job_errors (job_id, store_id, customer_id, line, column_name, code, message, created_at)
+    SELECT ${job.jobId}, ${job.storeId}, r.customer_id, r.line, ${col}, ${code}, ${message}, ${Date.now()}
+    FROM import_rows r WHERE ${mine}`.execute(trx);
+  await sql`UPDATE import_rows AS r SET error = ${code} WHERE ${mine}`.execute(trx);
+}
+
+/** The header of the identifier a row names its customer by. */
+function identifierColumn(job: StagedJob): RawBuilder<string> {
+  return sql`CASE WHEN r.ref_id IS NOT NULL THEN ${column(job, 'customerId')} WHEN r.external_id IS NOT NULL THEN ${column(job, 'externalId')} ELSE ${column(job, 'email')} END`;
+}
+
+/** Finds each row's customer: by id, else by external id, else by e-mail (rows still without one are new or unknown). */
+export const resolveCustomers: Step = async (trx, job) => {
+  const base = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
+  await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.id = r.ref_id)
+    WHERE ${base} AND r.ref_id IS NOT NULL`.execute(trx);
+  await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.external_id = r.external_id)
+    WHERE ${base} AND r.external_id IS NOT NULL`.execute(trx);
+  await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.email = r.email)
+    WHERE ${base} AND r.email IS NOT NULL`.execute(trx);
+};
+
+/** add: every row's customer must exist; set/history create missing members, but cannot create one by id alone. */
+const unknownCustomers: Step = (trx, job) => {
+  const where = job.plan.type === 'add' ? sql<boolean>`r.customer_id IS NULL` : sql<boolean>`r.customer_id IS NULL AND r.external_id IS NULL AND r.email IS NULL`;
+  const message = sql<string>`'No customer with ' || CASE WHEN r.ref_id IS NOT NULL THEN 'id ' || r.ref_id
+    WHEN r.external_id IS NOT NULL THEN 'external id "' || r.external_id || '"' ELSE 'e-mail ' || r.email END || ' in this store'`;
+  return flag(trx, job, 'customer_not_found', identifierColumn(job), where, message);
+};
+
+/** add/set: a customer named twice; the first line is kept, later ones are reported. */
+const duplicateRows: Step = (trx, job) => {
+  const earlier = sql`FROM import_rows o WHERE o.job_id = ${job.jobId} AND o.line < r.line AND (
+      (r.customer_id IS NOT NULL AND o.customer_id = r.customer_id)
+      OR (r.customer_id IS NULL AND r.external_id IS NOT NULL AND o.customer_id IS NULL AND o.external_id = r.external_id)
+      OR (r.customer_id IS NULL AND r.external_id IS NULL AND o.customer_id IS NULL AND o.external_id IS NULL AND o.email = r.email))`;
+  return flag(
+    trx,
+    job,
+    'duplicate_row',
+    identifierColumn(job),
+    sql<boolean>`EXISTS (SELECT 1 ${earlier})`,
+    sql<string>`'The same customer is already on line ' || (SELECT min(o.line) ${earlier})`,
+  );
+};
+
+/** A reference the store already applied, or one an earlier line of the file holds. */
+const duplicateReferences: Step = async (trx, job) => {
+  const col = sql<string>`${column(job, 'reference')}`;
+  await flag(
+    trx,
+    job,
+    'duplicate_reference',
+    col,
+    sql<boolean>`r.reference IS NOT NULL AND EXISTS (SELECT 1 FROM transactions t WHERE t.store_id = ${job.storeId} AND t.reference = r.reference)`,
+    sql<string>`'Reference "' || r.reference || '" was already applied in this store'`,
+  );
+  const earlier = sql`FROM import_rows o WHERE o.job_id = ${job.jobId} AND o.reference = r.reference AND o.line < r.line`;
+  await flag(
+    trx,
+    job,
+    'duplicate_reference',
+    col,
+    sql<boolean>`r.reference IS NOT NULL AND EXISTS (SELECT 1 ${earlier})`,
+    sql<string>`'Reference "' || r.reference || '" is already on line ' || (SELECT min(o.line) ${earlier})`,
+  );
+};
+
+/** history: a customer who already has ledger rows keeps their own history (never a mixed one). */
+const existingHistory: Step = (trx, job) =>
+  flag(
+    trx,
+    job,
+    'customer_has_history',
+    identifierColumn(job),
+    sql<boolean>`r.customer_id IS NOT NULL AND EXISTS (SELECT 1 FROM transactions t WHERE t.store_id = ${job.storeId} AND t.customer_id = r.customer_id)`,
+    sql<string>`'Customer ' || r.customer_id || ' already has a points history in this store'`,
+  );
+
+/**
+ * add: a deduction larger than the balance. history: a deduction at which the customer's running
+ * balance (over their valid rows, in time order) goes below zero. Reporting just those rows is
+ * enough: taking a deduction out only raises the running balance after it.
+ */
+const insufficientPoints: Step = (trx, job) => {
+  const points = sql.ref('r.points');
+  if (job.plan.type === 'add') {
+    return flag(
+      trx,
+      job,
+      'insufficient_points',
+      sql`${column(job, 'points')}`,
+      sql<boolean>`r.points < 0 AND (SELECT c.balance FROM customers c WHERE c.id = r.customer_id) + r.points < 0`,
+      sql<string>`'The balance ' || (SELECT c.balance FROM customers c WHERE c.id = r.customer_id) || ' is less than the ' || (-${points}) || ' points to deduct'`,
+    );
+  }
+  const negative = sql`SELECT x.id FROM (
+      SELECT r.id, r.points, sum(r.points) OVER (PARTITION BY ${KEY} ORDER BY r.at, r.line ROWS UNBOUNDED PRECEDING) AS run
+      FROM import_rows r WHERE r.job_id = ${job.jobId} AND r.error IS NULL) x
+    WHERE x.points < 0 AND x.run < 0`;
+  return flag(
+    trx,
+    job,
+    'insufficient_points',
+    sql`${column(job, 'points')}`,
+    sql<boolean>`r.id IN (${negative})`,
+    sql<string>`'The running balance would go below zero at this row (' || r.points || ' points)'`,
+  );
+};
+
+/** The checks of an import type, in the order a row's first error is found. */
+export function validationSteps(plan: Pick<ImportPlan, 'type'>): Step[] {
+  const steps: Step[] = [resolveCustomers, unknownCustomers];
+  if (plan.type !== 'history') steps.push(duplicateRows);
+  steps.push(duplicateReferences);
+  if (plan.type === 'history') steps.push(existingHistory);
+  if (plan.type !== 'set') steps.push(insufficientPoints);
+  return steps;
+}
+
+/** Fixes the apply order (and, for history, each row's effect on lifetime points, floored at zero). */
+export const orderRows: Step = async (trx, job) => {
+  const pg = dialectOf(trx) === 'postgres';
+  const least = sql.raw(pg ? 'least' : 'min');
+  const mine = sql`r.job_id = ${job.jobId} AND r.error IS NULL`;
+  if (job.plan.type !== 'history') {
+    await sql`UPDATE import_rows AS u SET seq = x.n
+      FROM (SELECT r.id, row_number() OVER (ORDER BY r.customer_id, r.line) AS n FROM import_rows r WHERE ${mine}) x
+      WHERE u.id = x.id`.execute(trx);
+    return;
+  }
+  // Lifetime points never go below zero: with the prefix sums d of the rows' tier points and
+  // m their running minimum, the floored running total is d − min(0, m), and a row's effect is
+  // the step of that total (the closed form of "clamp at zero after each row").
+  const w = sql`PARTITION BY k ORDER BY at, line ROWS UNBOUNDED PRECEDING`;
+  await sql`UPDATE import_rows AS u SET seq = x.n, tier_points = x.eff
+    FROM (
+      SELECT id, row_number() OVER (ORDER BY k, at, line) AS n,
+             (d - ${least}(0, m)) - (d - t - ${least}(0, coalesce(mp, 0))) AS eff
+      FROM (SELECT b.*, lag(m) OVER (PARTITION BY k ORDER BY at, line) AS mp
+            FROM (SELECT a.*, min(d) OVER (${w}) AS m
+                  FROM (SELECT r.id, ${KEY} AS k, r.at, r.line, coalesce(r.tier_points, r.points) AS t,
+                               sum(coalesce(r.tier_points, r.points)) OVER (PARTITION BY ${KEY} ORDER BY r.at, r.line ROWS UNBOUNDED PRECEDING) AS d
+                        FROM import_rows r WHERE ${mine}) a) b) c) x
+    WHERE u.id = x.id`.execute(trx);
+};
+
+/**
+ * set/history: creates the members the file names that the store does not have, one per
+ * external id (else per e-mail), with the first line's names; an e-mail is given to a new member
+ * only when no customer has it. history members are created as of their earliest row.
+ */
+export const createMembers: Step = async (trx, job) => {
+  const now = Date.now();
+  const s = job.storeId;
+  const j = job.jobId;
+  const pending = sql`o.job_id = ${j} AND o.error IS NULL AND o.customer_id IS NULL`;
+  const since = job.plan.type === 'history' ? sql`(SELECT min(o.at) FROM import_rows o WHERE ${pending} AND ` : undefined;
+  const created = (group: RawBuilder<unknown>) => (since ? sql`coalesce(${since}${group}), ${now})` : sql`${now}`);
+  const names = sql`r.first_name, r.last_name,
+    CASE WHEN r.first_name IS NULL AND r.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(r.first_name, '') || ' ' || coalesce(r.last_name, ''))) END,
+    lower(r.last_name)`;
+  await sql`
+    INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
+    SELECT ${s}, r.external_id,
+           CASE WHEN r.email IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${s} AND c.email = r.email)
+                 AND NOT EXISTS (SELECT 1 FROM import_rows o WHERE ${pending} AND o.email = r.email AND o.external_id <> r.external_id AND o.line < r.line)
+                THEN r.email END,
+           ${names}, ${created(sql`o.external_id = r.external_id`)}
+    FROM import_rows r
+    WHERE r.job_id = ${j} AND r.error IS NULL AND r.customer_id IS NULL AND r.external_id IS NOT NULL
+      AND r.line = (SELECT min(o.line) FROM import_rows o WHERE ${pending} AND o.external_id = r.external_id)`.execute(trx);
+  await resolveCustomers(trx, job);
+  await sql`
+    INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
+    SELECT ${s}, NULL, r.email, ${names}, ${created(sql`o.email = r.email`)}
+    FROM import_rows r
+    WHERE r.job_id = ${j} AND r.error IS NULL AND r.customer_id IS NULL AND r.external_id IS NULL AND r.email IS NOT NULL
+      AND r.line = (SELECT min(o.line) FROM import_rows o WHERE ${pending} AND o.external_id IS NULL AND o.email = r.email)`.execute(trx);
+  await resolveCustomers(trx, job);
+};
+
+export { KEY as CUSTOMER_KEY_SQL };
