@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { runWorkers, serve } from '../main/serve.js';
 import { seedCustomers } from '../ledger/seed.js';
 import { createStore } from '../ledger/stores.js';
@@ -11,6 +11,7 @@ import { createUser, resetPassword } from '../ledger/users.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
 
@@ -23,11 +24,11 @@ function int(name: string, min = 0) {
 }
 
 /** Opens the database named by DATABASE_URL (migrating it), runs fn, closes it. */
-async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>>, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const database = await connect(config.databaseUrl, { poolSize: config.pgPoolSize });
   try {
-    return await fn(database);
+    return await fn(database, config);
   } finally {
     await database.close();
   }
@@ -180,6 +181,7 @@ export function program(): Command {
     });
 
   exportCommand(cli, withDatabase);
+  importCommand(cli, withDatabase);
   return cli;
 }
 

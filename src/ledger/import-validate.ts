@@ -112,7 +112,7 @@ const existingHistory: Step = (trx, job) =>
  * balance (over their valid rows, in time order) goes below zero. Reporting just those rows is
  * enough: taking a deduction out only raises the running balance after it.
  */
-const insufficientPoints: Step = (trx, job) => {
+const insufficientPoints: Step = async (trx, job) => {
   const points = sql.ref('r.points');
   if (job.plan.type === 'add') {
     return flag(
@@ -124,8 +124,9 @@ const insufficientPoints: Step = (trx, job) => {
       sql<string>`'The balance ' || (SELECT c.balance FROM customers c WHERE c.id = r.customer_id) || ' is less than the ' || (-${points}) || ' points to deduct'`,
     );
   }
+  const tie = await tieOrder(trx, job);
   const negative = sql`SELECT x.id FROM (
-      SELECT r.id, r.points, sum(r.points) OVER (PARTITION BY ${KEY} ORDER BY r.at, r.line ROWS UNBOUNDED PRECEDING) AS run
+      SELECT r.id, r.points, sum(r.points) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS run
       FROM import_rows r WHERE r.job_id = ${job.jobId} AND r.error IS NULL) x
     WHERE x.points < 0 AND x.run < 0`;
   return flag(
@@ -137,6 +138,19 @@ const insufficientPoints: Step = (trx, job) => {
     sql<string>`'The running balance would go below zero at this row (' || r.points || ' points)'`,
   );
 };
+
+/**
+ * The order of a history's rows with the same time: file order, or the reverse for a file
+ * written newest first (as Tally's own transactions export is), so that rows of one moment are
+ * replayed in the order they happened.
+ */
+async function tieOrder(trx: Trx, job: StagedJob): Promise<RawBuilder<number>> {
+  const ends = await sql<{ first: number | null; last: number | null }>`
+    SELECT (SELECT at FROM import_rows WHERE job_id = ${job.jobId} AND at IS NOT NULL ORDER BY line LIMIT 1) AS first,
+           (SELECT at FROM import_rows WHERE job_id = ${job.jobId} AND at IS NOT NULL ORDER BY line DESC LIMIT 1) AS last`.execute(trx);
+  const { first, last } = ends.rows[0];
+  return first !== null && last !== null && Number(first) > Number(last) ? sql<number>`(-r.line)` : sql<number>`r.line`;
+}
 
 /** The checks of an import type, in the order a row's first error is found. */
 export function validationSteps(plan: Pick<ImportPlan, 'type'>): Step[] {
@@ -162,15 +176,16 @@ export const orderRows: Step = async (trx, job) => {
   // Lifetime points never go below zero: with the prefix sums d of the rows' tier points and
   // m their running minimum, the floored running total is d − min(0, m), and a row's effect is
   // the step of that total (the closed form of "clamp at zero after each row").
-  const w = sql`PARTITION BY k ORDER BY at, line ROWS UNBOUNDED PRECEDING`;
+  const tie = await tieOrder(trx, job);
+  const w = sql`PARTITION BY k ORDER BY at, tie ROWS UNBOUNDED PRECEDING`;
   await sql`UPDATE import_rows AS u SET seq = x.n, tier_points = x.eff
     FROM (
-      SELECT id, row_number() OVER (ORDER BY k, at, line) AS n,
+      SELECT id, row_number() OVER (ORDER BY k, at, tie) AS n,
              (d - ${least}(0, m)) - (d - t - ${least}(0, coalesce(mp, 0))) AS eff
-      FROM (SELECT b.*, lag(m) OVER (PARTITION BY k ORDER BY at, line) AS mp
+      FROM (SELECT b.*, lag(m) OVER (PARTITION BY k ORDER BY at, tie) AS mp
             FROM (SELECT a.*, min(d) OVER (${w}) AS m
-                  FROM (SELECT r.id, ${KEY} AS k, r.at, r.line, coalesce(r.tier_points, r.points) AS t,
-                               sum(coalesce(r.tier_points, r.points)) OVER (PARTITION BY ${KEY} ORDER BY r.at, r.line ROWS UNBOUNDED PRECEDING) AS d
+                  FROM (SELECT r.id, ${KEY} AS k, r.at, ${tie} AS tie, coalesce(r.tier_points, r.points) AS t,
+                               sum(coalesce(r.tier_points, r.points)) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS d
                         FROM import_rows r WHERE ${mine}) a) b) c) x
     WHERE u.id = x.id`.execute(trx);
 };
