@@ -4,7 +4,7 @@ import type { Committer, Trx } from '../db/committer.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { insertJob, toJob, UPLOADING } from '../db/queries/jobs.js';
 import type { DB } from '../db/schema.js';
-import { UploadTooLargeError } from '../domain/errors.js';
+import { ImportFileError, UploadTooLargeError } from '../domain/errors.js';
 import { type ImportPlan, type ImportPreview, type ImportRequest, planImport } from '../domain/import/request.js';
 import type { Job } from '../domain/jobs.js';
 import type { Actor } from '../domain/types.js';
@@ -60,6 +60,7 @@ export async function receiveImport(
   const jobId = await committer.run((trx) => createUploadingJob(trx, storeId, actor, plan));
   try {
     const staged = await stageUpload(committer, { id: jobId, storeId }, upload.source, plan.type, { maxBytes: upload.maxBytes, hashPrefix });
+    if (staged.rows === 0) throw new ImportFileError('The file has a header row but no records');
     const full: ImportPlan = { ...plan, columns: staged.columns };
     if (request.dryRun) {
       const job: StagedJob = { jobId, storeId, plan: full };

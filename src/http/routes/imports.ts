@@ -1,4 +1,5 @@
 import type { SchemaTypes } from '../type-provider.js';
+import { PassThrough, pipeline } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, RequestError, UploadInterruptedError, UploadTooLargeError, ValidationError } from '../../domain/errors.js';
@@ -23,7 +24,11 @@ async function uploadOf(req: FastifyRequest, maxBytes: number): Promise<AsyncIte
     throw new RequestError('unsupported_media_type', 'Send the file as text/csv, or as multipart/form-data with one file field');
   }
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new UploadTooLargeError(maxBytes);
-  return guarded(req.raw, maxBytes);
+  // Piped (not iterated directly), so that a refusal can unpipe the request and let the rest of
+  // the body drain: the client then reads the answer instead of seeing its upload stall.
+  const body = new PassThrough();
+  pipeline(req.raw, body, () => undefined);
+  return guarded(body, maxBytes);
 }
 
 /** A stream's chunks, its failures said in our terms: over the cap, or broken off by the client. */
@@ -54,16 +59,20 @@ export const importRoutes: FastifyPluginAsync<{ ctx: AppContext; maxBytes: numbe
     handler: async (req, reply) => {
       const { storeId, actor } = principal(req);
       const key = req.headers['idempotency-key'];
-      const source = await uploadOf(req, maxBytes);
+      // A refusal is answered at once, the rest of the body unread, and the connection closed
+      // after it: a client still uploading reads the answer instead of stalling on its upload.
+      const refuse = (err: unknown): never => {
+        req.raw.unpipe();
+        req.raw.resume();
+        reply.header('connection', 'close');
+        throw err;
+      };
+      const source = await uploadOf(req, maxBytes).catch(refuse);
       const outcome = await receiveImport(ctx.database.db, ctx.committer, storeId, actor, req.query, {
         source,
         maxBytes,
         idempotencyKey: Array.isArray(key) ? key[0] : key,
-      }).catch((err: unknown) => {
-        // Answer the refusal once the client has sent the rest (otherwise it sees a reset, not the answer).
-        req.raw.resume();
-        throw err;
-      });
+      }).catch(refuse);
       if ('preview' in outcome) return reply.send(outcome);
       if (outcome.replayed) reply.header('idempotent-replayed', 'true');
       else ctx.workers?.wake();
