@@ -34,6 +34,27 @@ async function flag(trx: Trx, job: StagedJob, code: RowErrorCode, col: RawBuilde
   await sql`UPDATE import_rows AS r SET error = ${code} WHERE ${mine}`.execute(trx);
 }
 
+/**
+ * Like flag, for rules about several rows: `hits` selects the offending rows' `id` with a
+ * `first` line they repeat (from window functions over the job's valid rows, never a
+ * per-row scan), and `message` may read it as `d.first`.
+ */
+async function flagHits(trx: Trx, job: StagedJob, code: RowErrorCode, col: RawBuilder<string | null>, hits: RawBuilder<unknown>, message: RawBuilder<string>): Promise<void> {
+  await sql`
+    INSERT INTO job_errors (job_id, store_id, customer_id, line, column_name, code, message, created_at)
+    SELECT ${job.jobId}, ${job.storeId}, r.customer_id, r.line, ${col}, ${code}, ${message}, ${Date.now()}
+    FROM import_rows r JOIN (${hits}) d ON d.id = r.id WHERE r.job_id = ${job.jobId}`.execute(trx);
+  await sql`UPDATE import_rows SET error = ${code} WHERE job_id = ${job.jobId} AND id IN (SELECT h.id FROM (${hits}) h)`.execute(trx);
+}
+
+/** Valid rows that repeat an earlier row's `partition`, with that earlier (first) line. */
+function repeats(job: StagedJob, partition: RawBuilder<unknown>, also: RawBuilder<boolean> = sql<boolean>`1 = 1`): RawBuilder<unknown> {
+  return sql`SELECT x.id, x.first FROM (
+      SELECT r.id, r.line, min(r.line) OVER (PARTITION BY ${partition}) AS first
+      FROM import_rows r WHERE r.job_id = ${job.jobId} AND r.error IS NULL AND ${also}) x
+    WHERE x.line > x.first`;
+}
+
 /** The header of the identifier a row names its customer by. */
 function identifierColumn(job: StagedJob): RawBuilder<string> {
   return sql`CASE WHEN r.ref_id IS NOT NULL THEN ${column(job, 'customerId')} WHEN r.external_id IS NOT NULL THEN ${column(job, 'externalId')} ELSE ${column(job, 'email')} END`;
@@ -41,6 +62,12 @@ function identifierColumn(job: StagedJob): RawBuilder<string> {
 
 /** Finds each row's customer: by id, else by external id, else by e-mail (rows still without one are new or unknown). */
 export const resolveCustomers: Step = async (trx, job) => {
+  // PostgreSQL plans these from statistics; a freshly staged upload has none yet.
+  if (dialectOf(trx) === 'postgres') await sql`ANALYZE import_rows`.execute(trx);
+  await resolve(trx, job);
+};
+
+const resolve: Step = async (trx, job) => {
   const base = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
   await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.id = r.ref_id)
     WHERE ${base} AND r.ref_id IS NOT NULL`.execute(trx);
@@ -59,20 +86,8 @@ const unknownCustomers: Step = (trx, job) => {
 };
 
 /** add/set: a customer named twice; the first line is kept, later ones are reported. */
-const duplicateRows: Step = (trx, job) => {
-  const earlier = sql`FROM import_rows o WHERE o.job_id = ${job.jobId} AND o.line < r.line AND (
-      (r.customer_id IS NOT NULL AND o.customer_id = r.customer_id)
-      OR (r.customer_id IS NULL AND r.external_id IS NOT NULL AND o.customer_id IS NULL AND o.external_id = r.external_id)
-      OR (r.customer_id IS NULL AND r.external_id IS NULL AND o.customer_id IS NULL AND o.external_id IS NULL AND o.email = r.email))`;
-  return flag(
-    trx,
-    job,
-    'duplicate_row',
-    identifierColumn(job),
-    sql<boolean>`EXISTS (SELECT 1 ${earlier})`,
-    sql<string>`'The same customer is already on line ' || (SELECT min(o.line) ${earlier})`,
-  );
-};
+const duplicateRows: Step = (trx, job) =>
+  flagHits(trx, job, 'duplicate_row', identifierColumn(job), repeats(job, KEY), sql<string>`'The same customer is already on line ' || d.first`);
 
 /** A reference the store already applied, or one an earlier line of the file holds. */
 const duplicateReferences: Step = async (trx, job) => {
@@ -85,14 +100,13 @@ const duplicateReferences: Step = async (trx, job) => {
     sql<boolean>`r.reference IS NOT NULL AND EXISTS (SELECT 1 FROM transactions t WHERE t.store_id = ${job.storeId} AND t.reference = r.reference)`,
     sql<string>`'Reference "' || r.reference || '" was already applied in this store'`,
   );
-  const earlier = sql`FROM import_rows o WHERE o.job_id = ${job.jobId} AND o.reference = r.reference AND o.line < r.line`;
-  await flag(
+  await flagHits(
     trx,
     job,
     'duplicate_reference',
     col,
-    sql<boolean>`r.reference IS NOT NULL AND EXISTS (SELECT 1 ${earlier})`,
-    sql<string>`'Reference "' || r.reference || '" is already on line ' || (SELECT min(o.line) ${earlier})`,
+    repeats(job, sql`r.reference`, sql<boolean>`r.reference IS NOT NULL`),
+    sql<string>`'Reference "' || r.reference || '" is already on line ' || d.first`,
   );
 };
 
@@ -198,32 +212,34 @@ export const orderRows: Step = async (trx, job) => {
 export const createMembers: Step = async (trx, job) => {
   const now = Date.now();
   const s = job.storeId;
-  const j = job.jobId;
-  const pending = sql`o.job_id = ${j} AND o.error IS NULL AND o.customer_id IS NULL`;
-  const since = job.plan.type === 'history' ? sql`(SELECT min(o.at) FROM import_rows o WHERE ${pending} AND ` : undefined;
-  const created = (group: RawBuilder<unknown>) => (since ? sql`coalesce(${since}${group}), ${now})` : sql`${now}`);
-  const names = sql`r.first_name, r.last_name,
-    CASE WHEN r.first_name IS NULL AND r.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(r.first_name, '') || ' ' || coalesce(r.last_name, ''))) END,
-    lower(r.last_name)`;
-  await sql`
+  const pending = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
+  const created = job.plan.type === 'history' ? sql`coalesce(g.since, ${now})` : sql`${now}`;
+  const insert = (groups: RawBuilder<unknown>, email: RawBuilder<unknown>) => sql`
     INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
-    SELECT ${s}, r.external_id,
-           CASE WHEN r.email IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${s} AND c.email = r.email)
-                 AND NOT EXISTS (SELECT 1 FROM import_rows o WHERE ${pending} AND o.email = r.email AND o.external_id <> r.external_id AND o.line < r.line)
-                THEN r.email END,
-           ${names}, ${created(sql`o.external_id = r.external_id`)}
-    FROM import_rows r
-    WHERE r.job_id = ${j} AND r.error IS NULL AND r.customer_id IS NULL AND r.external_id IS NOT NULL
-      AND r.line = (SELECT min(o.line) FROM import_rows o WHERE ${pending} AND o.external_id = r.external_id)`.execute(trx);
-  await resolveCustomers(trx, job);
-  await sql`
-    INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
-    SELECT ${s}, NULL, r.email, ${names}, ${created(sql`o.email = r.email`)}
-    FROM import_rows r
-    WHERE r.job_id = ${j} AND r.error IS NULL AND r.customer_id IS NULL AND r.external_id IS NULL AND r.email IS NOT NULL
-      AND r.line = (SELECT min(o.line) FROM import_rows o WHERE ${pending} AND o.external_id IS NULL AND o.email = r.email)`.execute(trx);
-  await resolveCustomers(trx, job);
+    SELECT ${s}, g.external_id, ${email}, g.first_name, g.last_name,
+           CASE WHEN g.first_name IS NULL AND g.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(g.first_name, '') || ' ' || coalesce(g.last_name, ''))) END,
+           lower(g.last_name), ${created}
+    FROM (${groups}) g WHERE g.k = 1`;
+  // One member per external id, from its first line; the e-mail of the first line that gives it,
+  // unless a customer has it already.
+  await insert(
+    sql`SELECT r.external_id, r.email, r.first_name, r.last_name, r.line,
+               row_number() OVER (PARTITION BY r.external_id ORDER BY r.line) AS k,
+               min(r.at) OVER (PARTITION BY r.external_id) AS since,
+               min(r.line) OVER (PARTITION BY r.email) AS email_first
+        FROM import_rows r WHERE ${pending} AND r.external_id IS NOT NULL`,
+    sql`CASE WHEN g.email IS NOT NULL AND g.email_first = g.line
+              AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${s} AND c.email = g.email) THEN g.email END`,
+  ).execute(trx);
+  await resolve(trx, job);
+  await insert(
+    sql`SELECT NULL AS external_id, r.email, r.first_name, r.last_name,
+               row_number() OVER (PARTITION BY r.email ORDER BY r.line) AS k,
+               min(r.at) OVER (PARTITION BY r.email) AS since
+        FROM import_rows r WHERE ${pending} AND r.external_id IS NULL AND r.email IS NOT NULL`,
+    sql`g.email`,
+  ).execute(trx);
+  await resolve(trx, job);
 };
 
 export { KEY as CUSTOMER_KEY_SQL };
