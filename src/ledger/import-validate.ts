@@ -68,13 +68,14 @@ export const resolveCustomers: Step = async (trx, job) => {
 };
 
 const resolve: Step = async (trx, job) => {
-  const base = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
-  await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.id = r.ref_id)
-    WHERE ${base} AND r.ref_id IS NOT NULL`.execute(trx);
-  await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.external_id = r.external_id)
-    WHERE ${base} AND r.external_id IS NOT NULL`.execute(trx);
-  await sql`UPDATE import_rows AS r SET customer_id = (SELECT c.id FROM customers c WHERE c.store_id = ${job.storeId} AND c.email = r.email)
-    WHERE ${base} AND r.email IS NOT NULL`.execute(trx);
+  // Joins (UPDATE … FROM), not a subquery per row: the planner may hash them whatever its statistics.
+  const by = (condition: RawBuilder<boolean>, given: RawBuilder<boolean>) => sql`
+    UPDATE import_rows AS r SET customer_id = c.id FROM customers c
+    WHERE r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL AND ${given}
+      AND c.store_id = ${job.storeId} AND ${condition}`.execute(trx);
+  await by(sql<boolean>`c.id = r.ref_id`, sql<boolean>`r.ref_id IS NOT NULL`);
+  await by(sql<boolean>`c.external_id = r.external_id`, sql<boolean>`r.external_id IS NOT NULL`);
+  await by(sql<boolean>`c.email = r.email`, sql<boolean>`r.email IS NOT NULL`);
 };
 
 /** add: every row's customer must exist; set/history create missing members, but cannot create one by id alone. */
@@ -220,17 +221,22 @@ export const createMembers: Step = async (trx, job) => {
            CASE WHEN g.first_name IS NULL AND g.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(g.first_name, '') || ' ' || coalesce(g.last_name, ''))) END,
            lower(g.last_name), ${created}
     FROM (${groups}) g WHERE g.k = 1`;
+  const analyze = async () => {
+    if (dialectOf(trx) === 'postgres') await sql`ANALYZE customers`.execute(trx);
+  };
   // One member per external id, from its first line; the e-mail of the first line that gives it,
   // unless a customer has it already.
   await insert(
     sql`SELECT r.external_id, r.email, r.first_name, r.last_name, r.line,
                row_number() OVER (PARTITION BY r.external_id ORDER BY r.line) AS k,
                min(r.at) OVER (PARTITION BY r.external_id) AS since,
-               min(r.line) OVER (PARTITION BY r.email) AS email_first
-        FROM import_rows r WHERE ${pending} AND r.external_id IS NOT NULL`,
-    sql`CASE WHEN g.email IS NOT NULL AND g.email_first = g.line
-              AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${s} AND c.email = g.email) THEN g.email END`,
+               min(r.line) OVER (PARTITION BY r.email) AS email_first, c.id AS taken
+        FROM import_rows r LEFT JOIN customers c ON c.store_id = ${s} AND c.email = r.email
+        WHERE ${pending} AND r.external_id IS NOT NULL`,
+    // A join, not a subquery per row: a subquery would scan the table the statement is filling.
+    sql`CASE WHEN g.email IS NOT NULL AND g.email_first = g.line AND g.taken IS NULL THEN g.email END`,
   ).execute(trx);
+  await analyze();
   await resolve(trx, job);
   await insert(
     sql`SELECT NULL AS external_id, r.email, r.first_name, r.last_name,
@@ -239,6 +245,7 @@ export const createMembers: Step = async (trx, job) => {
         FROM import_rows r WHERE ${pending} AND r.external_id IS NULL AND r.email IS NOT NULL`,
     sql`g.email`,
   ).execute(trx);
+  await analyze();
   await resolve(trx, job);
 };
 
