@@ -29,7 +29,7 @@ for (const dialect of DIALECTS) {
     async function errorsOf(as: TestStore, jobId: number) {
       const res = await as.api('GET', `/v1/jobs/${jobId}/errors.csv`);
       expect(res.status).toBe(200);
-      expect(res.text.split(/\r?\n/)[0]).toBe('line,column,code,message');
+      expect(res.text.split(/\r?\n/)[0]).toBe('line,column,code,message,customerId');
       return (parse(res.text, { columns: true }) as Record<string, string>[]).map((r) => [Number(r.line), r.column, r.code]);
     }
     const balance = async (as: TestStore, id: number) => (await as.api('GET', `/v1/customers/${id}`)).body.balance as number;
