@@ -209,6 +209,8 @@ for (const dialect of DIALECTS) {
       const other = await upload(s, 'type=add', csv(['email,points', 'i@example.com,11']), { 'idempotency-key': 'upload-1' });
       expect(other.status).toBe(409);
       expect(other.body.error.code).toBe('idempotency_key_reused');
+      const dry = await upload(s, 'type=add&dryRun=true', file, { 'idempotency-key': 'upload-1' });
+      expect(dry.status).toBe(409);
       expect(await balance(s, a.id)).toBe(10);
       expect((await s.api('GET', '/v1/jobs')).body.data).toHaveLength(1);
     });
@@ -248,6 +250,14 @@ for (const dialect of DIALECTS) {
       empty.append('note', 'no file');
       const none = await fetch(`${server.url}/v1/imports?type=add`, { method: 'POST', headers: { authorization: `Bearer ${s.apiKey}` }, body: empty });
       expect(none.status).toBe(422);
+      const big = new FormData();
+      big.append('file', new Blob([csv(['email,points', ...Array.from({ length: 5000 }, () => 'form@example.com,1')])], { type: 'text/csv' }), 'big.csv');
+      const tooLarge = await fetch(`${server.url}/v1/imports?type=add`, { method: 'POST', headers: { authorization: `Bearer ${s.apiKey}` }, body: big });
+      expect(tooLarge.status).toBe(413);
+      expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+      expect(await balance(s, a.id)).toBe(12);
+      const text = await s.api('POST', '/v1/imports?type=add', { file: 'x' });
+      expect(text.status).toBe(415);
     });
 
     it('reverts an import with one reversal per imported row, skipping points spent since', async () => {

@@ -16,7 +16,9 @@ const jobReply = { type: 'object', properties: { job: { $ref: 'Job#' } }, requir
 /** The upload's bytes as they arrive: the body of a text/csv request, or the one file of a form. */
 async function uploadOf(req: FastifyRequest, maxBytes: number): Promise<AsyncIterable<Uint8Array>> {
   if (req.isMultipart()) {
-    const part = await req.file({ limits: { fileSize: maxBytes, files: 1, fields: 20 } });
+    // One byte over the cap, so that the import's own count sees an oversized file (busboy would
+    // cut it at the cap and end it as if whole).
+    const part = await req.file({ limits: { fileSize: maxBytes + 1, files: 1, fields: 20 } });
     if (!part) throw new ValidationError('The form has no file field', 'file');
     return guarded(part.file, maxBytes);
   }
@@ -32,9 +34,10 @@ async function uploadOf(req: FastifyRequest, maxBytes: number): Promise<AsyncIte
 }
 
 /** A stream's chunks, its failures said in our terms: over the cap, or broken off by the client. */
-async function* guarded(stream: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Uint8Array> {
+async function* guarded(stream: AsyncIterable<Uint8Array> & { truncated?: boolean }, maxBytes: number): AsyncGenerator<Uint8Array> {
   try {
     yield* stream;
+    if (stream.truncated) throw new UploadTooLargeError(maxBytes);
   } catch (err) {
     if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw new UploadTooLargeError(maxBytes);
     throw err instanceof DomainError ? err : new UploadInterruptedError();
@@ -46,7 +49,7 @@ export const importRoutes: FastifyPluginAsync<{ ctx: AppContext; maxBytes: numbe
   const routes = app.withTypeProvider<SchemaTypes>();
   // The body is read by the import as it arrives, never buffered: the parser hands it through.
   app.addContentTypeParser(['text/csv', 'application/csv'], (_req, _payload, done) => done(null));
-  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1 } });
+  await app.register(multipart, { limits: { fileSize: maxBytes + 1, files: 1 } });
 
   routes.post('/v1/imports', {
     schema: {
