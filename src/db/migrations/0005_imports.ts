@@ -63,9 +63,8 @@ export function up(dialect: Dialect) {
       .execute();
     await db.schema.createIndex('import_rows_job_line').on('import_rows').columns(['job_id', 'line']).unique().execute();
     await db.schema.createIndex('import_rows_job_seq').on('import_rows').columns(['job_id', 'seq']).execute();
-    await db.schema.createIndex('import_rows_job_external').on('import_rows').columns(['job_id', 'external_id']).execute();
-    await db.schema.createIndex('import_rows_job_email').on('import_rows').columns(['job_id', 'email']).execute();
+    // Few indexes: staging writes every row once, and the rules read the upload whole (joins and
+    // window functions), by apply position (seq) or by customer (last activity).
     await db.schema.createIndex('import_rows_job_customer').on('import_rows').columns(['job_id', 'customer_id']).execute();
-    await db.schema.createIndex('import_rows_job_reference').on('import_rows').columns(['job_id', 'reference']).execute();
   };
 }
