@@ -191,6 +191,9 @@ export interface ImportRowsTable {
   last_name: string | null;
   error: string | null;
   seq: number | null;
+  leader: number | null;
+  since: number | null;
+  email_ok: number | null;
 }
 
 export interface OutboxTable {

@@ -206,46 +206,46 @@ export const orderRows: Step = async (trx, job) => {
 };
 
 /**
- * set/history: creates the members the file names that the store does not have, one per
- * external id (else per e-mail), with the first line's names; an e-mail is given to a new member
- * only when no customer has it. history members are created as of their earliest row.
+ * set/history, before members are created: marks the first row of each member to create (one
+ * per external id: `leader` 1; else one per e-mail: `leader` 2) with the group's earliest time
+ * (`since`: a history member exists as of its first row) and whether the first line naming an
+ * e-mail among the external-id groups is this one (`email_ok`: an e-mail goes to one new member).
+ * Window functions over the upload, one statement per kind of group.
  */
-export const createMembers: Step = async (trx, job) => {
-  const now = Date.now();
-  const s = job.storeId;
+export const markLeaders: Step = async (trx, job) => {
   const pending = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
-  const created = job.plan.type === 'history' ? sql`coalesce(g.since, ${now})` : sql`${now}`;
-  const insert = (groups: RawBuilder<unknown>, email: RawBuilder<unknown>) => sql`
+  const mark = (leader: number, partition: RawBuilder<unknown>, only: RawBuilder<boolean>) => sql`
+    UPDATE import_rows AS u SET leader = ${leader}, since = x.since, email_ok = CASE WHEN x.email_first = u.line THEN 1 ELSE 0 END
+    FROM (SELECT r.id, row_number() OVER (PARTITION BY ${partition} ORDER BY r.line) AS k,
+                 min(r.at) OVER (PARTITION BY ${partition}) AS since,
+                 min(r.line) OVER (PARTITION BY r.email) AS email_first
+          FROM import_rows r WHERE ${pending} AND ${only}) x
+    WHERE u.id = x.id AND x.k = 1`.execute(trx);
+  await mark(1, sql`r.external_id`, sql<boolean>`r.external_id IS NOT NULL`);
+  await mark(2, sql`r.email`, sql<boolean>`r.external_id IS NULL AND r.email IS NOT NULL`);
+};
+
+/**
+ * Creates the members whose leader rows (pass 1: by external id; pass 2: by e-mail, once pass 1's
+ * members are resolved) sit on lines (from, to]: a bounded insert per chunk. An e-mail a
+ * customer already has is never given again.
+ */
+export async function createMembers(trx: Trx, job: StagedJob, pass: 1 | 2, from: number, to: number): Promise<void> {
+  const created = job.plan.type === 'history' ? sql`coalesce(r.since, ${Date.now()})` : sql`${Date.now()}`;
+  const email = pass === 1 ? sql`CASE WHEN r.email_ok = 1 AND c.id IS NULL THEN r.email END` : sql`r.email`;
+  await sql`
     INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
-    SELECT ${s}, g.external_id, ${email}, g.first_name, g.last_name,
-           CASE WHEN g.first_name IS NULL AND g.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(g.first_name, '') || ' ' || coalesce(g.last_name, ''))) END,
-           lower(g.last_name), ${created}
-    FROM (${groups}) g WHERE g.k = 1`;
-  const analyze = async () => {
-    if (dialectOf(trx) === 'postgres') await sql`ANALYZE customers`.execute(trx);
-  };
-  // One member per external id, from its first line; the e-mail of the first line that gives it,
-  // unless a customer has it already.
-  await insert(
-    sql`SELECT r.external_id, r.email, r.first_name, r.last_name, r.line,
-               row_number() OVER (PARTITION BY r.external_id ORDER BY r.line) AS k,
-               min(r.at) OVER (PARTITION BY r.external_id) AS since,
-               min(r.line) OVER (PARTITION BY r.email) AS email_first, c.id AS taken
-        FROM import_rows r LEFT JOIN customers c ON c.store_id = ${s} AND c.email = r.email
-        WHERE ${pending} AND r.external_id IS NOT NULL`,
-    // A join, not a subquery per row: a subquery would scan the table the statement is filling.
-    sql`CASE WHEN g.email IS NOT NULL AND g.email_first = g.line AND g.taken IS NULL THEN g.email END`,
-  ).execute(trx);
-  await analyze();
-  await resolve(trx, job);
-  await insert(
-    sql`SELECT NULL AS external_id, r.email, r.first_name, r.last_name,
-               row_number() OVER (PARTITION BY r.email ORDER BY r.line) AS k,
-               min(r.at) OVER (PARTITION BY r.email) AS since
-        FROM import_rows r WHERE ${pending} AND r.external_id IS NULL AND r.email IS NOT NULL`,
-    sql`g.email`,
-  ).execute(trx);
-  await analyze();
+    SELECT ${job.storeId}, ${pass === 1 ? sql`r.external_id` : sql`NULL`}, ${email}, r.first_name, r.last_name,
+           CASE WHEN r.first_name IS NULL AND r.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(r.first_name, '') || ' ' || coalesce(r.last_name, ''))) END,
+           lower(r.last_name), ${created}
+    FROM import_rows r LEFT JOIN customers c ON c.store_id = ${job.storeId} AND c.email = r.email
+    WHERE r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND r.leader = ${pass}
+      AND r.error IS NULL AND r.customer_id IS NULL ${pass === 2 ? sql`AND c.id IS NULL` : sql``}`.execute(trx);
+}
+
+/** After a pass of member creation: every row finds its (new) customer; fresh statistics on PostgreSQL. */
+export const resolveMembers: Step = async (trx, job) => {
+  if (dialectOf(trx) === 'postgres') await sql`ANALYZE customers`.execute(trx);
   await resolve(trx, job);
 };
 

@@ -60,6 +60,11 @@ export function up(dialect: Dialect) {
       .addColumn('error', 'text')
       // Apply order (per customer, in time order for history), fixed once validation is done.
       .addColumn('seq', bigint)
+      // The first row of a member to create (1: by external id, 2: by e-mail), its group's
+      // earliest time, and whether it gets the e-mail (see markLeaders).
+      .addColumn('leader', 'integer')
+      .addColumn('since', bigint)
+      .addColumn('email_ok', 'integer')
       .execute();
     await db.schema.createIndex('import_rows_job_line').on('import_rows').columns(['job_id', 'line']).unique().execute();
     await db.schema.createIndex('import_rows_job_seq').on('import_rows').columns(['job_id', 'seq']).execute();

@@ -5,17 +5,21 @@ import type { JobRow } from '../../db/schema.js';
 import { JobParamsError } from '../../domain/errors.js';
 import type { ImportPlan } from '../../domain/import/request.js';
 import { appendLedgerRows, type LedgerRowSql, nowSql } from '../append.js';
-import { createMembers, orderRows, type StagedJob, validationSteps } from '../import-validate.js';
+import { createMembers, markLeaders, orderRows, resolveMembers, type StagedJob, validationSteps } from '../import-validate.js';
 import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
 
 /**
  * Progress of an import between chunks: each validation step is a chunk; then (unless the file
- * is refused whole, mode=atomic) members are created and the rows ordered; then the rows are
- * applied in apply order (`cursor` is the last applied position); then the staged rows go.
+ * is refused whole, mode=atomic) members are created, in chunks of file lines (`cursor`), by
+ * external id and then by e-mail; the rows are ordered; then applied in apply order (`cursor` is
+ * the last applied position); then the staged rows go.
  */
 type ImportState =
   | { phase: 'validate'; step: number }
-  | { phase: 'prepare' }
+  | { phase: 'groups' }
+  | { phase: 'members'; pass: 1 | 2; last: number }
+  | { phase: 'resolve'; pass: 1 | 2; last: number }
+  | { phase: 'order' }
   | { phase: 'apply'; last: number }
   | { phase: 'finish' }
   | { phase: 'cleanup' };
@@ -51,8 +55,20 @@ export const importKind: JobKindSpec<ImportPlan> = {
         if (s.step + 1 < steps.length) return { ...base, state: { phase: 'validate', step: s.step + 1 } };
         return decide(trx, job, plan, base);
       }
-      case 'prepare': {
-        if (plan.type !== 'add') await createMembers(trx, staged);
+      case 'groups': {
+        await markLeaders(trx, staged);
+        const max = await sql<{ n: number | null }>`SELECT max(line) AS n FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
+        return { ...base, cursor: 0, state: { phase: 'members', pass: 1, last: Number(max.rows[0].n ?? 0) } };
+      }
+      case 'members': {
+        const to = Math.min(job.cursor + size, s.last);
+        await createMembers(trx, staged, s.pass, job.cursor, to);
+        return { ...base, cursor: to, state: to >= s.last ? { ...s, phase: 'resolve' } : s };
+      }
+      case 'resolve':
+        await resolveMembers(trx, staged);
+        return { ...base, cursor: 0, state: s.pass === 1 ? { phase: 'members', pass: 2, last: s.last } : { phase: 'order' } };
+      case 'order': {
         await orderRows(trx, staged);
         const max = await sql<{ n: number | null }>`SELECT max(seq) AS n FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
         return { ...base, cursor: 0, state: { phase: 'apply', last: Number(max.rows[0].n ?? 0) } };
@@ -79,7 +95,7 @@ async function decide(trx: Trx, job: JobRow, plan: ImportPlan, base: ChunkResult
   const invalid = Number(r.rows[0].invalid);
   const counted = { ...base, processed: invalid, failed: invalid };
   if (plan.mode === 'atomic' && invalid > 0) return { ...counted, processed: rows, skipped: rows - invalid, state: { phase: 'cleanup' } };
-  return { ...counted, state: { phase: 'prepare' } };
+  return { ...counted, state: plan.type === 'add' ? { phase: 'order' } : { phase: 'groups' } };
 }
 
 /** The ledger row of a staged row `r` for its customer `c`, by import type. */
