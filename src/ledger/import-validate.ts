@@ -180,6 +180,12 @@ export function validationSteps(plan: Pick<ImportPlan, 'type'>): Step[] {
 /** Fixes the apply order (and, for history, each row's effect on lifetime points, floored at zero). */
 export const orderRows: Step = async (trx, job) => {
   const pg = dialectOf(trx) === 'postgres';
+  await order(trx, job, pg);
+  // The apply chunks are planned from these rows' statistics: fresh ones, with customers and order.
+  if (pg) await sql`ANALYZE import_rows`.execute(trx);
+};
+
+async function order(trx: Trx, job: StagedJob, pg: boolean): Promise<void> {
   const least = sql.raw(pg ? 'least' : 'min');
   const mine = sql`r.job_id = ${job.jobId} AND r.error IS NULL`;
   if (job.plan.type !== 'history') {
@@ -203,7 +209,7 @@ export const orderRows: Step = async (trx, job) => {
                                sum(coalesce(r.tier_points, r.points)) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS d
                         FROM import_rows r WHERE ${mine}) a) b) c) x
     WHERE u.id = x.id`.execute(trx);
-};
+}
 
 /**
  * set/history, before members are created: marks the first row of each member to create (one
@@ -214,12 +220,16 @@ export const orderRows: Step = async (trx, job) => {
  */
 export const markLeaders: Step = async (trx, job) => {
   const pending = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
+  // Whether a customer has the e-mail is read here, once, before any member is created: a join
+  // per creation chunk would be planned from statistics of a store that had no members yet.
   const mark = (leader: number, partition: RawBuilder<unknown>, only: RawBuilder<boolean>) => sql`
-    UPDATE import_rows AS u SET leader = ${leader}, since = x.since, email_ok = CASE WHEN x.email_first = u.line THEN 1 ELSE 0 END
+    UPDATE import_rows AS u SET leader = ${leader}, since = x.since,
+           email_ok = CASE WHEN x.email_first = u.line AND x.taken IS NULL THEN 1 ELSE 0 END
     FROM (SELECT r.id, row_number() OVER (PARTITION BY ${partition} ORDER BY r.line) AS k,
                  min(r.at) OVER (PARTITION BY ${partition}) AS since,
-                 min(r.line) OVER (PARTITION BY r.email) AS email_first
-          FROM import_rows r WHERE ${pending} AND ${only}) x
+                 min(r.line) OVER (PARTITION BY r.email) AS email_first, c.id AS taken
+          FROM import_rows r LEFT JOIN customers c ON c.store_id = ${job.storeId} AND c.email = r.email
+          WHERE ${pending} AND ${only}) x
     WHERE u.id = x.id AND x.k = 1`.execute(trx);
   await mark(1, sql`r.external_id`, sql<boolean>`r.external_id IS NOT NULL`);
   await mark(2, sql`r.email`, sql<boolean>`r.external_id IS NULL AND r.email IS NOT NULL`);
@@ -227,20 +237,21 @@ export const markLeaders: Step = async (trx, job) => {
 
 /**
  * Creates the members whose leader rows (pass 1: by external id; pass 2: by e-mail, once pass 1's
- * members are resolved) sit on lines (from, to]: a bounded insert per chunk. An e-mail a
+ * members are resolved) sit on lines (from, to]: a bounded insert per chunk, no join. An e-mail a
  * customer already has is never given again.
  */
 export async function createMembers(trx: Trx, job: StagedJob, pass: 1 | 2, from: number, to: number): Promise<void> {
   const created = job.plan.type === 'history' ? sql`coalesce(r.since, ${Date.now()})` : sql`${Date.now()}`;
-  const email = pass === 1 ? sql`CASE WHEN r.email_ok = 1 AND c.id IS NULL THEN r.email END` : sql`r.email`;
+  // Pass 2's e-mails are no customer's: rows naming a customer's e-mail were resolved to them.
+  const email = pass === 1 ? sql`CASE WHEN r.email_ok = 1 THEN r.email END` : sql`r.email`;
   await sql`
     INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
     SELECT ${job.storeId}, ${pass === 1 ? sql`r.external_id` : sql`NULL`}, ${email}, r.first_name, r.last_name,
            CASE WHEN r.first_name IS NULL AND r.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(r.first_name, '') || ' ' || coalesce(r.last_name, ''))) END,
            lower(r.last_name), ${created}
-    FROM import_rows r LEFT JOIN customers c ON c.store_id = ${job.storeId} AND c.email = r.email
+    FROM import_rows r
     WHERE r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND r.leader = ${pass}
-      AND r.error IS NULL AND r.customer_id IS NULL ${pass === 2 ? sql`AND c.id IS NULL` : sql``}`.execute(trx);
+      AND r.error IS NULL AND r.customer_id IS NULL`.execute(trx);
 }
 
 /** After a pass of member creation: every row finds its (new) customer; fresh statistics on PostgreSQL. */
