@@ -42,6 +42,7 @@ export function planImport(req: ImportRequest): Omit<ImportPlan, 'columns'> {
   if (req.type !== 'add' && req.type !== 'set' && req.type !== 'history') throw new ValidationError('type must be add, set or history', 'type');
   const mode = req.mode ?? 'partial';
   if (mode !== 'partial' && mode !== 'atomic') throw new ValidationError('mode must be partial or atomic', 'mode');
-  const reason = req.reason === undefined ? DEFAULT_IMPORT_REASON : validReason(req.reason);
+  // A form's empty reason field means "none given".
+  const reason = req.reason === undefined || req.reason.trim() === '' ? DEFAULT_IMPORT_REASON : validReason(req.reason);
   return { type: req.type, mode, reason };
 }
