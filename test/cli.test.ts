@@ -113,10 +113,12 @@ for (const dialect of DIALECTS) {
       expect(verify.code).toBe(1);
       expect(verify.stdout).toMatch(/^VIOLATION balance_matches_ledger store=1 customer=\d+/m);
       expect(verify.stdout).toMatch(/^VIOLATION lifetime_matches_ledger store=1 customer=\d+/m);
-      expect(verify.stdout).toMatch(/^FAILED: .* 2 violation\(s\)$/m);
+      // The balance no longer matches its point lots either.
+      expect(verify.stdout).toMatch(/^VIOLATION lots_match_balance store=1 customer=\d+/m);
+      expect(verify.stdout).toMatch(/^FAILED: .* 3 violation\(s\)$/m);
       const json = await tally(fresh.url, 'verify', '--store', '1', '--json');
       expect(json.code).toBe(1);
-      expect(JSON.parse(json.stdout).violations.map((v: { check: string }) => v.check).sort()).toEqual(['balance_matches_ledger', 'lifetime_matches_ledger']);
+      expect(JSON.parse(json.stdout).violations.map((v: { check: string }) => v.check).sort()).toEqual(['balance_matches_ledger', 'lifetime_matches_ledger', 'lots_match_balance']);
       await sql`UPDATE customers SET balance = balance - 1 WHERE id = ${first}`.execute(database.db);
       await sql`UPDATE customers SET lifetime_points = lifetime_points - 5 WHERE id = ${last}`.execute(database.db);
       expect((await tally(fresh.url, 'verify')).code).toBe(0);

@@ -10,6 +10,9 @@ import { issueApiKey } from '../ledger/api-keys.js';
 import { createUser, resetPassword } from '../ledger/users.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import { verifyLedger } from '../ledger/verify.js';
+import { queueExpiry } from '../ledger/expiry.js';
+import { getJob } from '../ledger/jobs.js';
+import { JobRunner } from '../jobs/runner.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
@@ -164,6 +167,24 @@ export function program(): Command {
         );
       }
       if (!report.ok) process.exitCode = 1;
+    });
+
+  cli
+    .command('expire')
+    .description("run a store's expiry now: pending credits that are due mature, then points past their expiry expire")
+    .requiredOption('--store <id>', 'store id', int('store', 1))
+    .option('--json', 'print the finished job as JSON')
+    .action(async (opts: { store: number; json?: boolean }) => {
+      const job = await withDatabase(async (database) => {
+        const committer = createCommitter(database);
+        const queued = await committer.run((trx) => queueExpiry(trx, opts.store));
+        const runner = new JobRunner(database.db, committer, { scheduleMs: 0 });
+        await runner.runJob(queued.id);
+        return getJob(database.db, opts.store, queued.id);
+      });
+      if (opts.json) process.stdout.write(`${JSON.stringify({ job })}\n`);
+      else process.stdout.write(`expiry job ${job.id} ${job.status}: ${job.processed} customers looked at, balances changed by ${job.totalPoints} points in all\n`);
+      if (job.status !== 'completed') process.exitCode = 1;
     });
 
   cli

@@ -177,8 +177,8 @@ export async function migrate(database: Database): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
     provider: { getMigrations: async () => migrations(database.dialect) },
-    // Numbers are reserved per branch, so one may land after a higher one has run (0005 after
-    // 0006); a migration that ran and is gone is still refused.
+    // Migrations are additive and independent: one numbered below an applied one (0005 after
+    // 0006, from a branch that landed later) still runs, once.
     allowUnorderedMigrations: true,
   });
   for (let attempt = 0; ; attempt++) {

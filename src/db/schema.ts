@@ -10,6 +10,9 @@ export interface StoresTable {
   name: string;
   storefront_secret: string;
   settings: string;
+  /** none, per_credit or inactivity (columns, not settings JSON: the write path reads them in SQL). */
+  expiry_mode: Generated<string>;
+  expiry_days: number | null;
   created_at: number;
 }
 
@@ -57,6 +60,106 @@ export interface TiersTable {
   name: string;
   threshold: number;
   entry_reward_points: number | null;
+  entry_reward_id: number | null;
+  retired_at: number | null;
+  created_at: number;
+}
+
+export interface RewardsTable {
+  id: Generated<number>;
+  store_id: number;
+  name: string;
+  points_cost: number;
+  kind: string;
+  value: number | null;
+  active: Generated<number>;
+  created_at: number;
+}
+
+export interface CouponsTable {
+  id: Generated<number>;
+  store_id: number;
+  customer_id: number;
+  reward_id: number;
+  code: string;
+  /** redemption (points deducted), free (given by staff), tier_entry (a tier's entry reward). */
+  source: string;
+  transaction_id: number | null;
+  active: Generated<number>;
+  disabled_at: number | null;
+  created_at: number;
+}
+
+export interface TierEntriesTable {
+  store_id: number;
+  customer_id: number;
+  tier_id: number;
+  reward_pending: Generated<number>;
+  created_at: number;
+}
+
+export interface TierHistoryTable {
+  id: Generated<number>;
+  store_id: number;
+  customer_id: number;
+  from_tier_id: number | null;
+  to_tier_id: number | null;
+  manual: number;
+  reason: string | null;
+  actor_type: string;
+  actor_id: number | null;
+  actor_name: string;
+  job_id: number | null;
+  created_at: number;
+}
+
+export interface PointLotsTable {
+  id: Generated<number>;
+  store_id: number;
+  customer_id: number;
+  transaction_id: number | null;
+  points: number;
+  remaining: number;
+  /** An explicit expiry given with the credit; otherwise the store's rule applies. */
+  expires_at: number | null;
+  created_at: number;
+}
+
+export interface ExpiryNoticesTable {
+  store_id: number;
+  customer_id: number;
+  expires_on: number;
+  points: number;
+  created_at: number;
+}
+
+export interface LedgerRollupTable {
+  store_id: number;
+  bucket: number;
+  type: string;
+  actor_type: string;
+  actor_id: number;
+  actor_name: string;
+  shard: number;
+  credited: number;
+  debited: number;
+  rows: number;
+}
+
+export interface PendingCreditsTable {
+  id: Generated<number>;
+  store_id: number;
+  customer_id: number;
+  transaction_id: number;
+  points: number;
+  affects_tier: number;
+  visible_to_customer: number;
+  reason: string;
+  customer_message: string | null;
+  expires_at: number | null;
+  available_at: number;
+  status: 'pending' | 'matured' | 'cancelled';
+  settled_transaction_id: number | null;
   created_at: number;
 }
 
@@ -274,6 +377,14 @@ export interface DB {
   api_keys: ApiKeysTable;
   users: UsersTable;
   tiers: TiersTable;
+  rewards: RewardsTable;
+  coupons: CouponsTable;
+  tier_entries: TierEntriesTable;
+  tier_history: TierHistoryTable;
+  point_lots: PointLotsTable;
+  pending_credits: PendingCreditsTable;
+  expiry_notices: ExpiryNoticesTable;
+  ledger_rollup: LedgerRollupTable;
   customers: CustomersTable;
   transactions: TransactionsTable;
   idempotency_keys: IdempotencyKeysTable;

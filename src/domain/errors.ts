@@ -87,6 +87,17 @@ export class AlreadyReversedError extends DomainError {
   }
 }
 
+/** A disabled reward of the catalog: no new coupon is issued for it. */
+export class RewardInactiveError extends DomainError {
+  readonly code = 'reward_inactive';
+  constructor(readonly rewardId: number) {
+    super(`Reward ${rewardId} is disabled; enable it to give it again`);
+  }
+  override details() {
+    return { rewardId: this.rewardId };
+  }
+}
+
 export class NotReversibleError extends DomainError {
   readonly code = 'not_reversible';
 }
@@ -117,6 +128,20 @@ export class RateLimitedError extends DomainError {
 
 export class ConfirmationRequiredError extends DomainError {
   readonly code = 'confirmation_required';
+}
+
+/** A pending credit that already matured or was cancelled. */
+export class PendingNotCancellableError extends DomainError {
+  readonly code = 'pending_not_cancellable';
+  constructor(
+    readonly transactionId: number,
+    readonly status: string,
+  ) {
+    super(`Pending credit ${transactionId} is already ${status}`);
+  }
+  override details() {
+    return { transactionId: this.transactionId, status: this.status };
+  }
 }
 
 export class JobStateError extends DomainError {

@@ -2,7 +2,7 @@ import { ConfirmationRequiredError, ValidationError } from './errors.js';
 import type { CustomerFilter } from './types.js';
 import { MESSAGE_MAX, optionalText, parseInstant, validPoints, validReason } from './validation.js';
 
-export type JobKind = 'bulk_adjustment' | 'revert' | 'import' | 'expiry';
+export type JobKind = 'bulk_adjustment' | 'revert' | 'import' | 'expiry' | 'tier_evaluation';
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 

@@ -15,7 +15,11 @@ export type TransactionType =
   | 'reward'
   | 'expiry'
   | 'reversal'
-  | 'tier_reward';
+  | 'tier_reward'
+  /** A credit that becomes spendable later: a zero-point row recording the request. */
+  | 'pending'
+  /** A pending credit cancelled before it matured: a zero-point row reversing the `pending` one. */
+  | 'pending_cancelled';
 
 export const TRANSACTION_TYPES: readonly TransactionType[] = [
   'adjustment',
@@ -26,6 +30,8 @@ export const TRANSACTION_TYPES: readonly TransactionType[] = [
   'expiry',
   'reversal',
   'tier_reward',
+  'pending',
+  'pending_cancelled',
 ];
 
 export interface Transaction {
@@ -60,6 +66,7 @@ export interface Customer {
   lifetimePoints: number;
   pendingPoints: number;
   tier: TierRef | null;
+  tierManual: boolean;
   tierChangedAt: string | null;
   lastActivityAt: string | null;
   createdAt: string;
@@ -85,6 +92,21 @@ export interface AdjustPoints {
   expectedBalance?: number;
   /** E-mail the customer the customer-facing message (never the internal reason). Default false. */
   notifyCustomer?: boolean;
+  /** ISO time: the credit's points expire then, whatever the store's expiry rule (credits only). */
+  expiresAt?: string;
+  /** ISO time in the future: the credit is pending until then (credits only). */
+  availableAt?: string;
+}
+
+/** A credit waiting to become spendable. */
+export interface PendingCredit {
+  transactionId: number;
+  points: number;
+  availableAt: string;
+  status: 'pending' | 'matured' | 'cancelled';
+  reason: string;
+  customerMessage: string | null;
+  createdAt: string;
 }
 
 export interface ResetPoints {

@@ -22,10 +22,16 @@ import { agentLimit, authorize } from './permissions.js';
 import { sessionAuth } from './session-auth.js';
 import { apiKeySchema, userSchema } from './schemas/staff.js';
 import { transactionRoutes } from './routes/transactions.js';
+import { reportRoutes } from './routes/reports.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { tierRoutes } from './routes/tiers.js';
+import { settingsSchema, tierSchema } from './schemas/tiers.js';
+import { rewardRoutes } from './routes/rewards.js';
+import { storefrontRoutes } from './routes/storefront.js';
+import { couponSchema, rewardSchema } from './schemas/rewards.js';
 import { deliverySchema, notificationSchema, webhookSchema } from './schemas/webhooks.js';
-import { customerSchema, errorSchema, transactionSchema } from './schemas/common.js';
+import { customerSchema, errorSchema, pendingCreditSchema, transactionSchema } from './schemas/common.js';
 import { jobSchema } from './schemas/jobs.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH, rejectNul, validatorCompiler } from './validation.js';
 
@@ -92,7 +98,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   const streams = jobEventStreams();
   app.addHook('preClose', async () => streams.closeAll());
-  for (const schema of [errorSchema, customerSchema, transactionSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema, userSchema, apiKeySchema]) app.addSchema(schema);
+  for (const schema of [errorSchema, customerSchema, transactionSchema, pendingCreditSchema, jobSchema, webhookSchema, deliverySchema, notificationSchema, userSchema, apiKeySchema, tierSchema, settingsSchema, rewardSchema, couponSchema]) app.addSchema(schema);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -139,11 +145,12 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
   });
   app.get('/openapi.json', { schema: { ...open, summary: 'This OpenAPI document' }, handler: async () => app.swagger() });
 
-  // Setup and login need no key; they are limited per address like unauthenticated traffic.
+  // Setup, login and the storefront (its own digest) need no key; they are limited per address like unauthenticated traffic.
   await app.register(async (open) => {
     if (perAddress) open.addHook('onRequest', async (req) => perAddress.hit(`ip:${req.ip}`));
     await open.register(setupRoutes, { ctx });
     await open.register(sessionRoutes, { ctx });
+    await open.register(storefrontRoutes, { ctx });
   });
 
   await app.register(async (v1) => {
@@ -154,10 +161,13 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(apiKeyRoutes, { ctx });
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
+    await v1.register(reportRoutes, { ctx });
     await v1.register(importRoutes, { ctx, maxBytes: opts.importMaxBytes ?? 500 * 1024 * 1024 });
     await v1.register(jobRoutes, { ctx, streams });
     await v1.register(webhookRoutes, { ctx });
     await v1.register(notificationRoutes, { ctx });
+    await v1.register(tierRoutes, { ctx });
+    await v1.register(rewardRoutes, { ctx });
   });
   registerStatic(app);
   return app;

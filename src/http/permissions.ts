@@ -16,6 +16,9 @@ const SINGLE_CUSTOMER_WRITES = new Set([
   'POST /v1/customers/:id/adjustments',
   'POST /v1/customers/:id/reset',
   'POST /v1/transactions/:id/reverse',
+  'POST /v1/customers/:id/pending/:transactionId/cancel',
+  'POST /v1/customers/:id/rewards',
+  'POST /v1/coupons/:code/disable',
 ]);
 const MANAGE_READS = new Set(['GET /v1/users', 'GET /v1/api-keys']);
 
@@ -56,13 +59,24 @@ async function pointsMoved(ctx: AppContext, req: FastifyRequest, storeId: number
       if (!row) throw new NotFoundError('transaction', id);
       return Number(row.points);
     }
+    case '/v1/customers/:id/rewards':
+      return -(await rewardCost(ctx, storeId, (req.body as { rewardId: number }).rewardId));
     default:
       return 0;
   }
 }
 
 /**
- * preHandler (the body is parsed by then): an agent's adjustment, reset or reversal moves at most
+ * What a reward is worth in points, for the limit whether it is paid with points or given free (a
+ * free coupon worth 5,000 points is a gift of 5,000 points); 0 for an unknown one (the service answers 404).
+ */
+async function rewardCost(ctx: AppContext, storeId: number, rewardId: number): Promise<number> {
+  const row = await ctx.database.db.selectFrom('rewards').select('points_cost').where('store_id', '=', storeId).where('id', '=', rewardId).executeTakeFirst();
+  return row ? Number(row.points_cost) : 0;
+}
+
+/**
+ * preHandler (the body is parsed by then): an agent's adjustment, reset, reversal or reward given moves at most
  * the store's `agentPointLimit` points (settings; 1,000 when unset).
  */
 export function agentLimit(ctx: AppContext) {

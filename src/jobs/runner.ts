@@ -6,7 +6,7 @@ import { isTransientDatabaseError } from '../db/errors.js';
 import { lockJob, runnableJobs, toJob, updateJob } from '../db/queries/jobs.js';
 import { appendOutbox } from '../db/queries/outbox.js';
 import type { DB, JobRow } from '../db/schema.js';
-import { type ChunkResult, jobKind } from '../ledger/job-kinds/index.js';
+import { type ChunkResult, jobKind, scheduleDueJobs } from '../ledger/job-kinds/index.js';
 
 export interface RunnerOptions {
   /** Most items per chunk transaction. */
@@ -23,6 +23,8 @@ export interface RunnerOptions {
   idleMs?: number;
   /** Chunk failures in a row (other than transient database errors) before a job is marked failed. */
   maxAttempts?: number;
+  /** How often this runner queues the kinds' scheduled jobs (expiry), in ms; 0 = never. */
+  scheduleMs?: number;
   /** Called after each committed chunk (the SQLite thread uses it to let waiting writers in). */
   afterChunk?: () => void;
 }
@@ -77,7 +79,7 @@ export class JobRunner {
     // SQLite: a chunk holds the database's only write lock, so it is kept short; PostgreSQL locks
     // just the chunk's customers, and longer chunks spend less on their fixed costs.
     const chunkMs = dialectOf(db) === 'postgres' ? 1000 : 40;
-    this.#opts = { chunkSize: 10_000, chunkMs, ratePerStore: 0, idleMs: 500, maxAttempts: 3, ...given };
+    this.#opts = { chunkSize: 10_000, chunkMs, ratePerStore: 0, idleMs: 500, maxAttempts: 3, scheduleMs: 60_000, ...given };
   }
 
   start(): void {
@@ -97,9 +99,15 @@ export class JobRunner {
   }
 
   async #run(): Promise<void> {
+    let scheduled = 0;
     while (!this.#stopped) {
       let wait = this.#opts.idleMs;
       try {
+        if (this.#opts.scheduleMs > 0 && Date.now() - scheduled >= this.#opts.scheduleMs) {
+          scheduled = Date.now();
+          const queued = await this.committer.run((trx) => scheduleDueJobs(trx));
+          if (queued > 0) this.log('scheduled jobs queued', { queued });
+        }
         wait = await this.runRound();
       } catch (err) {
         this.log('job loop error', { err: String(err) });

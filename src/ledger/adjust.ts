@@ -2,10 +2,12 @@ import type { Trx } from '../db/committer.js';
 import { planChange, planReset } from '../domain/balance.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { Actor, AdjustPoints, LedgerWrite, ResetPoints } from '../domain/types.js';
-import { MESSAGE_MAX, optionalText, validPoints, validReason } from '../domain/validation.js';
+import { MESSAGE_MAX, optionalText, parseInstant, validPoints, validReason } from '../domain/validation.js';
+import { BalanceChangedError, ValidationError } from '../domain/errors.js';
 import { lockCustomer } from '../db/queries/customers.js';
 import { appendLedgerRow } from './append.js';
 import { queueCustomerNotification } from './notifications.js';
+import { createPendingCredit, type PendingWrite } from './pending.js';
 
 export interface WriteOptions {
   idempotencyKey?: string | null;
@@ -17,6 +19,9 @@ export interface WriteOptions {
  * @example await committer.run((trx) => adjustPoints(trx, storeId, { customerId: 7, points: 500, reason: 'Late parcel' }, actor))
  *
  * Needs: a transaction (the customer row is locked until it ends).
+ * A credit may carry `expiresAt` (its points expire then, whatever the store's rule) and
+ * `availableAt` (in the future: the credit is pending until then — see pending.ts).
+ *
  * It can throw: ValidationError, NotFoundError, InsufficientPointsError (nothing written),
  * BalanceChangedError (expectedBalance given and stale; nothing written).
  */
@@ -26,12 +31,28 @@ export async function adjustPoints(
   cmd: AdjustPoints,
   actor: Actor,
   opts: WriteOptions = {},
-): Promise<LedgerWrite> {
+): Promise<LedgerWrite | PendingWrite> {
   const points = validPoints(cmd.points);
   const reason = validReason(cmd.reason);
   const customerMessage = optionalText(cmd.customerMessage, 'customerMessage', MESSAGE_MAX);
+  const now = Date.now();
+  const expiresAt = cmd.expiresAt === undefined ? null : parseInstant(cmd.expiresAt, 'expiresAt');
+  const availableAt = cmd.availableAt === undefined ? null : parseInstant(cmd.availableAt, 'availableAt');
+  if ((expiresAt !== null || availableAt !== null) && points < 0) {
+    throw new ValidationError('expiresAt and availableAt apply to credits only (points > 0)', expiresAt !== null ? 'expiresAt' : 'availableAt');
+  }
+  if (expiresAt !== null && expiresAt <= Math.max(now, availableAt ?? 0)) {
+    throw new ValidationError('expiresAt must be in the future (and after availableAt)', 'expiresAt');
+  }
   const customer = await lockCustomer(trx, storeId, cmd.customerId);
   if (!customer) throw new NotFoundError('customer', cmd.customerId);
+  if (availableAt !== null && availableAt > now) {
+    if (cmd.expectedBalance !== undefined && cmd.expectedBalance !== customer.balance) {
+      throw new BalanceChangedError(customer.id, cmd.expectedBalance, customer.balance);
+    }
+    const credit = { points, reason, customerMessage, affectsTier: cmd.affectsTier ?? true, visibleToCustomer: cmd.visibleToCustomer ?? true, expiresAt, availableAt };
+    return createPendingCredit(trx, customer, credit, actor, opts.idempotencyKey ?? null);
+  }
   const effect = planChange(
     { customerId: customer.id, balance: customer.balance, lifetimePoints: customer.lifetime_points },
     points,
@@ -41,7 +62,7 @@ export async function adjustPoints(
     trx,
     customer,
     effect,
-    { type: 'adjustment', reason, customerMessage, visibleToCustomer: cmd.visibleToCustomer ?? true, ...opts },
+    { type: 'adjustment', reason, customerMessage, visibleToCustomer: cmd.visibleToCustomer ?? true, expiresAt, ...opts },
     actor,
   );
   if (cmd.notifyCustomer) await queueCustomerNotification(trx, storeId, written.transaction);

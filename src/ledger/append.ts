@@ -1,13 +1,18 @@
 import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 import type { Effect } from '../domain/balance.js';
-import type { Actor, LedgerWrite, TransactionType } from '../domain/types.js';
+import { tierForSql } from '../domain/tiers-sql.js';
+import { type Actor, type LedgerWrite, SYSTEM_ACTOR, type TransactionType } from '../domain/types.js';
 import type { Trx } from '../db/committer.js';
 import { dialectOf } from '../db/dialect-of.js';
-import { type CustomerRecord, toCustomer } from '../db/queries/customers.js';
+import { type CustomerRecord, lockCustomer, toCustomer } from '../db/queries/customers.js';
 import { appendTransactionBatchEvents, appendTransactionEvent } from '../db/queries/outbox.js';
 import { toTransaction } from '../db/queries/transactions.js';
 import { prepared, PREPARED_SQL } from '../db/prepared.js';
 import type { TransactionRow } from '../db/schema.js';
+import { PG_COMPILER } from '../db/pg-compiler.js';
+import { lotExpirySql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
+import { moveTiers } from './tier-moves.js';
+import { rollupCte, rollupOnePg, rollupRow, rollupRows } from './rollup.js';
 
 /**
  * The write path: the only code that inserts into the ledger (`transactions`) or moves a
@@ -64,6 +69,8 @@ export interface RowFields {
   reversesId?: number | null;
   reference?: string | null;
   idempotencyKey?: string | null;
+  /** An explicit expiry of a credit's points (epoch ms), whatever the store's rule. */
+  expiresAt?: number | null;
 }
 
 /**
@@ -73,13 +80,33 @@ export interface RowFields {
  * server wrote them.
  */
 const PG_BOUND = COLUMNS.filter((c) => c !== 'created_at');
+const PG_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+const EXPIRES = `$${PG_BOUND.length + 6}::bigint`;
+/** The bound parameter of a ledger column in APPEND_ONE_PG, typed. */
+const bound = (c: (typeof PG_BOUND)[number]) => `$${PG_BOUND.indexOf(c) + 6}::${LEDGER_COLUMNS[c]}`;
 const APPEND_ONE_PG = `WITH applied AS (
   UPDATE customers SET balance = balance + $1, lifetime_points = lifetime_points + $2,
-                       last_activity_at = CASE WHEN $3::boolean THEN (extract(epoch from clock_timestamp()) * 1000)::bigint ELSE last_activity_at END
-  WHERE store_id = $4 AND id = $5 AND balance + $1 >= 0 RETURNING id)
-INSERT INTO transactions (${[...PG_BOUND, 'created_at'].join(', ')})
-SELECT ${PG_BOUND.map((c, i) => `$${i + 6}::${LEDGER_COLUMNS[c]}`).join(', ')}, (extract(epoch from clock_timestamp()) * 1000)::bigint
-FROM applied RETURNING id, created_at`;
+                       last_activity_at = CASE WHEN $3::boolean THEN ${PG_NOW} ELSE last_activity_at END
+  WHERE store_id = $4 AND id = $5 AND balance + $1 >= 0
+  RETURNING id, tier_manual, (SELECT t.id FROM tiers t WHERE t.store_id = $4 AND t.retired_at IS NULL AND t.threshold <= customers.lifetime_points
+                              ORDER BY t.threshold DESC, t.id DESC LIMIT 1) AS target),
+ins AS (
+  INSERT INTO transactions (${[...PG_BOUND, 'created_at'].join(', ')})
+  SELECT ${PG_BOUND.map((c, i) => `$${i + 6}::${LEDGER_COLUMNS[c]}`).join(', ')}, ${PG_NOW}
+  FROM applied RETURNING id, created_at),
+lot AS (
+  INSERT INTO point_lots (store_id, customer_id, transaction_id, points, remaining, expires_at, created_at)
+  SELECT $4, $5, ins.id, $1, $1, ${EXPIRES}, ins.created_at FROM ins WHERE $1 > 0),
+con AS (
+  UPDATE point_lots AS p SET remaining = o.left_over
+  FROM (SELECT l.id, sum(l.remaining) OVER w - l.remaining AS before_this,
+               CASE WHEN sum(l.remaining) OVER w > -$1 THEN sum(l.remaining) OVER w + $1 ELSE 0 END AS left_over
+        FROM point_lots l JOIN stores s ON s.id = l.store_id
+        WHERE l.store_id = $4 AND l.customer_id = $5 AND l.remaining > 0 AND $1 < 0 AND EXISTS (SELECT 1 FROM applied)
+        WINDOW w AS (ORDER BY ${lotExpirySql().compile(PG_COMPILER).sql} NULLS LAST, l.id ROWS UNBOUNDED PRECEDING)) o
+  WHERE p.id = o.id AND o.before_this < -$1),
+${rollupOnePg({ store: '$4', points: '$1', type: bound('type'), actorType: bound('actor_type'), actorId: bound('actor_id'), actorName: bound('actor_name') })}
+SELECT ins.id, ins.created_at, applied.tier_manual, applied.target FROM ins, applied`;
 PREPARED_SQL.add(APPEND_ONE_PG);
 
 const applyOneSqlite = prepared(
@@ -94,7 +121,7 @@ const applyOneSqlite = prepared(
       .where('store_id', '=', storeId)
       .where('id', '=', id)
       .where(sql<boolean>`balance + ${points} >= 0`)
-      .returning('id'),
+      .returning(['id', 'tier_manual', tierForSql(storeId, sql`customers.lifetime_points`).as('target')]),
 );
 
 const insertOneSqlite = prepared((db, ...values: unknown[]) =>
@@ -145,17 +172,27 @@ export async function appendLedgerRow(
     job_line: null,
   };
   let written: TransactionRow | undefined;
+  let tier: { tier_manual: number; target: number | null } | undefined;
   if (dialectOf(trx) === 'postgres') {
-    const params = [effect.points, effect.tierPoints, activity, row.store_id, row.customer_id, ...PG_BOUND.map((c) => row[c])];
-    const result = await trx.executeQuery<{ id: number; created_at: number }>(CompiledQuery.raw(APPEND_ONE_PG, params));
+    const params = [effect.points, effect.tierPoints, activity, row.store_id, row.customer_id, ...PG_BOUND.map((c) => row[c]), fields.expiresAt ?? null];
+    const result = await trx.executeQuery<{ id: number; created_at: number; tier_manual: number; target: number | null }>(CompiledQuery.raw(APPEND_ONE_PG, params));
     const [r] = result.rows;
-    written = r ? { ...row, id: r.id, created_at: Number(r.created_at) } : undefined;
-  } else if ((await applyOneSqlite(trx, effect.points, effect.tierPoints, activity ? row.created_at : null, row.store_id, row.customer_id)).length === 1) {
-    const [{ id }] = await insertOneSqlite(trx, ...COLUMNS.map((c) => row[c]));
-    written = { ...row, id };
+    if (r) {
+      written = { ...row, id: r.id, created_at: Number(r.created_at) };
+      tier = r;
+    }
+  } else {
+    const [applied] = await applyOneSqlite(trx, effect.points, effect.tierPoints, activity ? row.created_at : null, row.store_id, row.customer_id);
+    if (applied) {
+      const [{ id }] = await insertOneSqlite(trx, ...COLUMNS.map((c) => row[c]));
+      written = { ...row, id };
+      tier = applied;
+      await lotsForRow(trx, written, fields.expiresAt ?? null);
+      await rollupRow(trx, written);
+    }
   }
-  if (!written) throw new Error(`concurrent balance change on customer ${customer.id}`);
-  const updated: CustomerRecord = {
+  if (!written || !tier) throw new Error(`concurrent balance change on customer ${customer.id}`);
+  let updated: CustomerRecord = {
     ...customer,
     balance: effect.balanceAfter,
     lifetime_points: effect.lifetimeAfter,
@@ -164,6 +201,12 @@ export async function appendLedgerRow(
   const transaction = toTransaction(written);
   // transaction.created, in the same transaction, when some endpoint of the store subscribes.
   await appendTransactionEvent(trx, customer.store_id, transaction);
+  const target = tier.target === null ? null : Number(tier.target);
+  if (Number(tier.tier_manual) === 0 && target !== customer.tier_id) {
+    // A move (rare): recorded, entry reward granted — which may change the balance again.
+    await moveTiers(trx, customer.store_id, sql<boolean>`c.id = ${customer.id}`, { actor, jobId: null });
+    updated = (await lockCustomer(trx, customer.store_id, customer.id)) ?? updated;
+  }
   return { transaction, customer: toCustomer(updated) };
 }
 
@@ -235,15 +278,24 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
       : sql`upd AS (UPDATE customers u SET balance = ${set.row.balance_after}, lifetime_points = u.lifetime_points + ${set.row.tier_points}
               ${activityOf(set.row) ? sql`, last_activity_at = ${set.row.created_at}` : sql``}
             FROM c WHERE u.id = c.id AND ${set.where})`;
-    const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null }>`
+    const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null; mixed: number[] | null }>`
       WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
       skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
-      ins AS (${insertRows} RETURNING id, customer_id, points, tier_points, type, created_at),
-      ${update}
+      ins AS (${insertRows} RETURNING id, store_id, customer_id, points, tier_points, type, actor_type, actor_id, actor_name, created_at),
+      ${update},
+      ${lotsFromIns(set.storeId)},
+      ${rollupCte('ins')}
       SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points,
-             (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last`.execute(trx);
+             (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last,
+             (SELECT array_agg(id) FROM ins WHERE customer_id IN (SELECT customer_id FROM mixed)) AS mixed`.execute(trx);
     const [r] = rows;
-    if (r.first !== null && r.last !== null) await batchEvents(trx, set, Number(r.first), Number(r.last));
+    if (r.first !== null && r.last !== null) {
+      // Customers given both credits and debits by this chunk: their debits may spend lots its
+      // credits opened, which the statement above cannot see — their lots follow, by row id.
+      if (r.mixed) await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id = ANY(${r.mixed.map(Number)}::bigint[]))`);
+      await tierEffects(trx, set);
+      await batchEvents(trx, set, Number(r.first), Number(r.last));
+    }
     return { rows: Number(r.rows), points: Number(r.points), skipped: Number(r.skipped) };
   }
 
@@ -272,8 +324,24 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     await sql`UPDATE customers AS u SET ${totals} FROM (${perCustomer(added)}) AS s WHERE u.id = s.customer_id`.execute(trx);
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
+  const written = sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`;
+  await lotsForRows(trx, set.storeId, written);
+  await rollupRows(trx, written);
+  await tierEffects(trx, set);
   await batchEvents(trx, set, mark + 1, Number(sum.rows[0].last));
   return { rows, points: Number(sum.rows[0].p), skipped };
+}
+
+/**
+ * The tier moves of a chunk's customers (not when its rows cannot move lifetime points), with
+ * the chunk's actor and job as their cause.
+ */
+async function tierEffects(trx: Trx, set: RowSet): Promise<void> {
+  if (set.row.tier_points === 0) return;
+  const actor: Actor = typeof set.row.actor_type === 'string' && typeof set.row.actor_name === 'string'
+    ? { type: set.row.actor_type as Actor['type'], id: typeof set.row.actor_id === 'number' ? set.row.actor_id : null, name: set.row.actor_name }
+    : SYSTEM_ACTOR;
+  await moveTiers(trx, set.storeId, set.customers, { actor, jobId: typeof set.row.job_id === 'number' ? set.row.job_id : null });
 }
 
 /** transaction.batch events for a job's rows just written (ids first…last), when some endpoint subscribes. */

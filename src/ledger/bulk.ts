@@ -1,9 +1,10 @@
 import type { Trx } from '../db/committer.js';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type BulkAdjustment, type BulkPlan, type BulkPreview, type Job, planBulk } from '../domain/jobs.js';
 import type { Actor } from '../domain/types.js';
 import { insertJob, toJob } from '../db/queries/jobs.js';
 import { selectedCustomers } from '../db/queries/selection.js';
+import { tierForSql } from '../domain/tiers-sql.js';
 import { bulkAdjustmentKind, bulkEffectSql, storedSelection } from './job-kinds/bulk-adjustment.js';
 import { encodeParams } from './job-kinds/index.js';
 import type { DB } from '../db/schema.js';
@@ -49,17 +50,23 @@ export async function previewBulk(db: Kysely<DB>, storeId: number, cmd: BulkAdju
   return { customers, totalPoints, rejected, ...moves };
 }
 
+/**
+ * The tier moves the job would cause, exactly as the write path makes them: customers whose tier
+ * follows their points (not a manual one) and whose qualifying tier after the change (tierForSql)
+ * differs from the one they hold, counted up or down by the thresholds' order.
+ */
 async function tierMoves(db: Kysely<DB>, storeId: number, plan: BulkPlan, boundary: number) {
   const tiers = await db.selectFrom('tiers').select('id').where('store_id', '=', storeId).limit(1).execute();
   const delta = bulkEffectSql(db, plan).tierPoints;
   if (tiers.length === 0 || plan.type === 'reset' || !plan.affectsTier) return { tierUps: 0, tierDowns: 0 };
-  const rank = (lifetime: ReturnType<typeof sql>) =>
-    sql<number>`(SELECT count(*) FROM tiers t WHERE t.store_id = ${storeId} AND t.threshold <= ${lifetime})`;
+  const rankOf = (tier: RawBuilder<unknown>) =>
+    sql<number>`coalesce((SELECT t.threshold FROM tiers t WHERE t.id = ${tier}), -1)`;
   const row = await db
     .selectFrom(
       selectedCustomers(db, storeId, plan.selection, boundary)
         .where(sql<boolean>`c.balance + ${plan.points} >= 0`)
-        .select([rank(sql`c.lifetime_points`).as('old_rank'), rank(sql`c.lifetime_points + ${delta}`).as('new_rank')])
+        .where('c.tier_manual', '=', 0)
+        .select([rankOf(sql`c.tier_id`).as('old_rank'), rankOf(tierForSql(storeId, sql`c.lifetime_points + ${delta}`)).as('new_rank')])
         .as('x'),
     )
     .select([

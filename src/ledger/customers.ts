@@ -1,7 +1,8 @@
 import type { Trx } from '../db/committer.js';
 import { type Kysely, sql } from 'kysely';
 import { CustomerExistsError, NotFoundError, ValidationError } from '../domain/errors.js';
-import type { BalanceAt, Customer, CustomerFilter, NewCustomer, Page, PageRequest } from '../domain/types.js';
+import { type BalanceAt, type Customer, type CustomerFilter, type NewCustomer, type Page, type PageRequest, SYSTEM_ACTOR } from '../domain/types.js';
+import { moveTiers } from './tier-moves.js';
 import { EXTERNAL_ID_MAX, NAME_MAX, optionalText, parseInstant, validEmail } from '../domain/validation.js';
 import {
   applyCustomerFilter,
@@ -51,6 +52,8 @@ export async function createCustomer(trx: Trx, storeId: number, input: NewCustom
       if (!isUniqueViolation(err)) throw err;
       throw new CustomerExistsError(violatedUniqueOn(err, 'email') ? 'email' : 'externalId');
     });
+  // A tier from 0 points holds every member from the start.
+  await moveTiers(trx, storeId, sql<boolean>`c.id = ${row.id}`, { actor: SYSTEM_ACTOR, jobId: null });
   return getCustomer(trx, storeId, row.id);
 }
 

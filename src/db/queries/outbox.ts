@@ -3,6 +3,8 @@ import type { Trx } from '../committer.js';
 import type { Transaction } from '../../domain/types.js';
 import { BATCH_MAX, type EventType, subscriptionsFor } from '../../notify/events.js';
 import type { DB } from '../schema.js';
+import { dialectOf } from '../dialect-of.js';
+import { inIds } from './selection.js';
 
 /** Appends an event to the outbox, in the caller's transaction (whether or not anyone subscribes). */
 export async function appendOutbox(trx: Kysely<DB>, storeId: number, eventType: string, payload: unknown): Promise<void> {
@@ -96,4 +98,69 @@ export async function appendTransactionBatchEvents(trx: Trx, storeId: number, jo
     GROUP BY g.n
     ORDER BY g.n`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * `customer.tier_changed` for the tier moves `historyIds` (tier_history rows), one event each, set-based; none when no enabled endpoint subscribes.
+ * The payload, built in SQL (json_build_object / json_object, so the database escapes names), is flat:
+ * {customerId, externalId, email, fromTierId, fromTierName, toTierId, toTierName, source: "points"|"manual", reason, lifetimePoints, jobId}.
+ *
+ * Needs: the transaction of the moves.
+ */
+export async function appendTierChangedEvents(trx: Trx, storeId: number, historyIds: number[]): Promise<number> {
+  const json = dialectOf(trx) === 'postgres' ? sql.raw('json_build_object') : sql.raw('json_object');
+  const result = await sql`
+    INSERT INTO outbox (store_id, event_type, payload, created_at)
+    SELECT h.store_id, 'customer.tier_changed',
+           CAST(${json}('customerId', h.customer_id, 'externalId', c.external_id, 'email', c.email,
+                'fromTierId', f.id, 'fromTierName', f.name, 'toTierId', t.id, 'toTierName', t.name,
+                'source', CASE WHEN h.manual = 1 THEN 'manual' ELSE 'points' END, 'reason', h.reason,
+                'lifetimePoints', c.lifetime_points, 'jobId', h.job_id) AS TEXT),
+           h.created_at
+    FROM tier_history h JOIN customers c ON c.id = h.customer_id
+    LEFT JOIN tiers f ON f.id = h.from_tier_id LEFT JOIN tiers t ON t.id = h.to_tier_id
+    WHERE h.store_id = ${storeId} AND ${inIds(trx, 'h.id', historyIds)} AND ${subscribed(storeId, 'customer.tier_changed')}
+    ORDER BY h.id`.execute(trx);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * `customer.points_expiring`, once per customer and expiry day: `upcoming` is a relation of
+ * (customer_id, expires_on, points) — points of a customer expiring on a day (epoch ms of its
+ * start, UTC). Days already told (expiry_notices) are skipped; nothing at all is written when no
+ * enabled endpoint of the store subscribes. Payload: {customerId, externalId, email, points, expiresAt}.
+ *
+ * Needs: a transaction (the expiry run's chunk). Returns how many events it wrote.
+ */
+export async function appendExpiringEvents(trx: Trx, storeId: number, upcoming: RawBuilder<unknown>): Promise<number> {
+  const wanted = await sql<{ yes: number }>`SELECT 1 AS yes WHERE ${subscribed(storeId, 'customer.points_expiring')}`.execute(trx);
+  if (wanted.rows.length === 0) return 0;
+  const now = Date.now();
+  const told = await sql<{ customer_id: number; expires_on: number; points: number }>`
+    INSERT INTO expiry_notices (store_id, customer_id, expires_on, points, created_at)
+    SELECT CAST(${storeId} AS bigint), u.customer_id, u.expires_on, u.points, CAST(${now} AS bigint) FROM ${upcoming} u WHERE u.points > 0
+    ON CONFLICT DO NOTHING
+    RETURNING customer_id, expires_on, points`.execute(trx);
+  if (told.rows.length === 0) return 0;
+  const ids = told.rows.map((r) => Number(r.customer_id));
+  const who = await trx.selectFrom('customers').select(['id', 'external_id', 'email']).where('store_id', '=', storeId).where(inIds(trx, 'id', ids)).execute();
+  const byId = new Map(who.map((c) => [Number(c.id), c]));
+  for (let i = 0; i < told.rows.length; i += 1000) {
+    await trx
+      .insertInto('outbox')
+      .values(told.rows.slice(i, i + 1000).map((r) => ({
+        store_id: storeId,
+        event_type: 'customer.points_expiring',
+        payload: JSON.stringify({
+          customerId: Number(r.customer_id),
+          externalId: byId.get(Number(r.customer_id))?.external_id ?? null,
+          email: byId.get(Number(r.customer_id))?.email ?? null,
+          points: Number(r.points),
+          expiresAt: new Date(Number(r.expires_on)).toISOString(),
+        }),
+        created_at: now,
+      })))
+      .execute();
+  }
+  return told.rows.length;
 }

@@ -1,9 +1,10 @@
 import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
-import { ValidationError } from '../../domain/errors.js';
 import { adjustPoints, resetPoints } from '../../ledger/adjust.js';
 import { balanceAt, createCustomer, getCustomer, listCustomers } from '../../ledger/customers.js';
 import { listTransactions } from '../../ledger/transactions.js';
+import { cancelPending, listPending } from '../../ledger/pending.js';
+import { expiringPoints } from '../../ledger/expiring.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
@@ -19,6 +20,7 @@ import {
 } from '../schemas/common.js';
 import {
   adjustmentBody,
+  customerDetailSchema,
   customerFilterQuery,
   newCustomerBody,
   resetBody,
@@ -61,11 +63,14 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   routes.get('/v1/customers/:id', {
     schema: {
       tags: ['customers'],
-      summary: 'Get a customer',
+      summary: 'Get a customer, with the points expiring in the next 30 days',
       params: idParams,
-      response: { 200: { $ref: 'Customer#' }, 404: { $ref: 'Error#' }, ...commonErrors },
+      response: { 200: customerDetailSchema, 404: { $ref: 'Error#' }, ...commonErrors },
     },
-    handler: (req) => getCustomer(byKey, principal(req).storeId, req.params.id),
+    handler: async (req) => {
+      const customer = await getCustomer(byKey, principal(req).storeId, req.params.id);
+      return { ...customer, expiring: await expiringPoints(byKey, principal(req).storeId, customer.id, Date.now()) };
+    },
   });
 
   routes.post(
@@ -80,13 +85,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
         response: { 201: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
       },
       handler: (req, reply) => {
-        const { expiresAt, availableAt, ...body } = req.body;
-        if (expiresAt !== undefined || availableAt !== undefined) {
-          throw new ValidationError(
-            'expiresAt and availableAt need point expiry and pending points, which this server does not offer yet',
-            expiresAt !== undefined ? 'expiresAt' : 'availableAt',
-          );
-        }
+        const body = req.body;
         const { storeId, actor } = principal(req);
         const key = req.headers['idempotency-key'] as string | undefined;
         return sendWrite(ctx, req, reply, 201, (trx) =>
@@ -110,6 +109,43 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       const key = req.headers['idempotency-key'] as string | undefined;
       return sendWrite(ctx, req, reply, 201, (trx) =>
         resetPoints(trx, storeId, { ...req.body, customerId: req.params.id }, actor, { idempotencyKey: key }),
+      );
+    },
+  });
+
+  routes.get('/v1/customers/:id/pending', {
+    schema: {
+      tags: ['adjustments'],
+      summary: "A customer's pending credits (not spendable until availableAt), soonest first",
+      params: idParams,
+      response: {
+        200: { type: 'object', properties: { data: { type: 'array', items: { $ref: 'PendingCredit#' } } }, required: ['data'] },
+        404: { $ref: 'Error#' },
+        ...commonErrors,
+      },
+    },
+    handler: (req) => listPending(byKey, principal(req).storeId, req.params.id),
+  });
+
+  routes.post('/v1/customers/:id/pending/:transactionId/cancel', {
+    schema: {
+      tags: ['adjustments'],
+      summary: 'Cancel a pending credit before it matures',
+      params: {
+        type: 'object',
+        properties: { id: { type: 'integer', minimum: 1 }, transactionId: { type: 'integer', minimum: 1 } },
+        required: ['id', 'transactionId'],
+        additionalProperties: false,
+      },
+      headers: idempotencyHeader,
+      body: resetBody,
+      response: { 200: ledgerWriteSchema, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
+    },
+    handler: (req, reply) => {
+      const { storeId, actor } = principal(req);
+      const key = req.headers['idempotency-key'] as string | undefined;
+      return sendWrite(ctx, req, reply, 200, (trx) =>
+        cancelPending(trx, storeId, req.params.id, req.params.transactionId, req.body, actor, key ?? null),
       );
     },
   });

@@ -48,6 +48,8 @@ export const customerSchema = {
       properties: { id: { type: 'integer' }, name: { type: 'string' } },
       required: ['id', 'name'],
     },
+    /** The tier was assigned by hand and holds until cleared (PUT /v1/customers/{id}/tier). */
+    tierManual: { type: 'boolean' },
     tierChangedAt: nullableDateTime,
     lastActivityAt: nullableDateTime,
     createdAt: dateTime,
@@ -77,9 +79,25 @@ export const transactionSchema = {
   required: ['id', 'customerId', 'type', 'points', 'tierPoints', 'balanceAfter', 'reason', 'actor', 'createdAt'],
 } as const;
 
+export const pendingCreditSchema = {
+  $id: 'PendingCredit',
+  type: 'object',
+  properties: {
+    transactionId: { type: 'integer' },
+    points: { type: 'integer' },
+    availableAt: dateTime,
+    status: { type: 'string', enum: ['pending', 'matured', 'cancelled'] },
+    reason: { type: 'string' },
+    customerMessage: nullableString,
+    createdAt: dateTime,
+  },
+  required: ['transactionId', 'points', 'availableAt', 'status'],
+} as const;
+
 export const ledgerWriteSchema = {
   type: 'object',
-  properties: { transaction: { $ref: 'Transaction#' }, customer: { $ref: 'Customer#' } },
+  // `pending`: the credit, when the adjustment's availableAt made it pending (the transaction is its zero-point `pending` row).
+  properties: { transaction: { $ref: 'Transaction#' }, customer: { $ref: 'Customer#' }, pending: { $ref: 'PendingCredit#' } },
   required: ['transaction', 'customer'],
 } as const;
 

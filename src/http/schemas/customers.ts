@@ -1,6 +1,7 @@
 import { EMAIL_MAX, EXTERNAL_ID_MAX, MAX_POINTS, NAME_MAX } from '../../domain/validation.js';
 import { TRANSACTION_TYPES } from '../../domain/types.js';
-import { pagingQuery } from './common.js';
+import { customerSchema, pagingQuery } from './common.js';
+import { expiringSchema } from './rewards.js';
 
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 const instant = { type: 'string', maxLength: 64 } as const;
@@ -86,4 +87,11 @@ export const transactionExportQuery = {
   type: 'object',
   properties: transactionFilterProperties,
   additionalProperties: false,
+} as const;
+
+/** One customer (GET /v1/customers/{id}): a customer and the points expiring in the next 30 days. */
+export const customerDetailSchema = {
+  type: 'object',
+  properties: { ...customerSchema.properties, expiring: expiringSchema },
+  required: [...customerSchema.required, 'expiring'],
 } as const;

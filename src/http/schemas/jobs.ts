@@ -8,7 +8,7 @@ export const jobSchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' },
-    kind: { type: 'string', enum: ['bulk_adjustment', 'import', 'revert', 'expiry'] },
+    kind: { type: 'string', enum: ['bulk_adjustment', 'import', 'revert', 'expiry', 'tier_evaluation'] },
     status: { type: 'string', enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] },
     total: { type: 'integer' },
     processed: { type: 'integer' },

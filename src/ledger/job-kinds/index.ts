@@ -1,8 +1,11 @@
+import type { Trx } from '../../db/committer.js';
 import { JobParamsError } from '../../domain/errors.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { bulkAdjustmentKind } from './bulk-adjustment.js';
 import { importKind } from './import.js';
+import { expiryKind } from './expiry.js';
 import { revertKind } from './revert.js';
+import { tierEvaluationKind } from './tier-evaluation.js';
 import type { JobKindSpec } from './types.js';
 
 /**
@@ -13,6 +16,8 @@ const KINDS: Partial<Record<JobKind, JobKindSpec<unknown>>> = {
   bulk_adjustment: bulkAdjustmentKind as JobKindSpec<unknown>,
   revert: revertKind as JobKindSpec<unknown>,
   import: importKind as JobKindSpec<unknown>,
+  tier_evaluation: tierEvaluationKind as JobKindSpec<unknown>,
+  expiry: expiryKind as JobKindSpec<unknown>,
 };
 
 /** It can throw: JobParamsError (a kind this release does not know). */
@@ -20,6 +25,13 @@ export function jobKind(kind: string): JobKindSpec<unknown> {
   const spec = KINDS[kind as JobKind];
   if (!spec) throw new JobParamsError(kind, 'this release does not know this kind of job');
   return spec;
+}
+
+/** Queues every kind's due scheduled jobs (the runners call it about once a minute). */
+export async function scheduleDueJobs(trx: Trx, now = Date.now()): Promise<number> {
+  let queued = 0;
+  for (const spec of Object.values(KINDS)) if (spec?.schedule) queued += await spec.schedule(trx, now);
+  return queued;
 }
 
 /** A kind's parameters as stored: the current version's shape, tagged with its number. */

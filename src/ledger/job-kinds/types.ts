@@ -56,6 +56,11 @@ export interface JobKindSpec<P> {
   revertible: boolean;
   /** The parameters as the API shows them (never a large list). */
   present(params: P): Record<string, unknown>;
+  /**
+   * Queues the jobs of this kind that are due (a kind run on a schedule, like expiry), in the
+   * caller's transaction; every runner calls it about once a minute. Returns how many it queued.
+   */
+  schedule?(trx: Trx, now: number): Promise<number>;
 }
 
 /** A read handle, for previews. */
