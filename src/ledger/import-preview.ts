@@ -7,7 +7,7 @@ import { CUSTOMER_KEY_SQL, type StagedJob } from './import-validate.js';
 
 /**
  * What a validated (and ordered) staged upload would do: rows, valid and invalid, the net change
- * of balances over the valid rows, the tier moves (a customer's tier is the one with the highest
+ * of balances over the valid rows, the tier moves (a customer's tier is the active one with the highest
  * threshold at or below their lifetime points; a manually assigned tier does not move) and the
  * first 100 errors in line order. Read-only.
  */
@@ -24,7 +24,7 @@ export async function stagedPreview(db: Kysely<DB>, job: StagedJob): Promise<Imp
     job.plan.type === 'history'
       ? sql`r.tier_points`
       : sql`CASE WHEN ${change} >= 0 THEN ${change} ELSE ${greatest}(${change}, -${lifetime}) END`;
-  const rank = (points: unknown) => sql<number>`(SELECT count(*) FROM tiers t WHERE t.store_id = ${job.storeId} AND t.threshold <= ${points})`;
+  const rank = (points: unknown) => sql<number>`(SELECT count(*) FROM tiers t WHERE t.store_id = ${job.storeId} AND t.retired_at IS NULL AND t.threshold <= ${points})`;
   const moves = await sql<{ points: number; ups: number; downs: number }>`
     SELECT coalesce(sum(p), 0) AS points,
            coalesce(sum(CASE WHEN manual = 0 AND ${rank(sql`old + dt`)} > ${rank(sql`old`)} THEN 1 ELSE 0 END), 0) AS ups,
