@@ -26,8 +26,8 @@ async function uploadOf(req: FastifyRequest, maxBytes: number): Promise<AsyncIte
     throw new RequestError('unsupported_media_type', 'Send the file as text/csv, or as multipart/form-data with one file field');
   }
   if (Number(req.headers['content-length'] ?? 0) > maxBytes) throw new UploadTooLargeError(maxBytes);
-  // Piped (not iterated directly), so that a refusal can unpipe the request and let the rest of
-  // the body drain: the client then reads the answer instead of seeing its upload stall.
+  // Piped, not iterated directly: an async iterator keeps the request paused on a refusal, which
+  // unpipes it instead and lets the rest drain (see `refuse` below).
   const body = new PassThrough();
   pipeline(req.raw, body, () => undefined);
   return guarded(body, maxBytes);
