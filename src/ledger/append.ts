@@ -48,6 +48,7 @@ const LEDGER_COLUMNS = {
   reference: 'text',
   idempotency_key: 'text',
   created_at: 'bigint',
+  job_line: 'bigint',
 } as const satisfies Record<keyof LedgerRow, string>;
 const COLUMNS = Object.keys(LEDGER_COLUMNS) as (keyof LedgerRow)[];
 
@@ -162,6 +163,7 @@ export async function appendLedgerRow(
     reference: fields.reference ?? null,
     idempotency_key: fields.idempotencyKey ?? null,
     created_at: Date.now(),
+    job_line: null,
   };
   let written: TransactionRow | undefined;
   let tier: { tier_manual: number; target: number | null } | undefined;
@@ -217,6 +219,8 @@ export interface RowSet {
   /** Which source rows become ledger rows: the rule's guard (see src/domain/balance-sql.ts). */
   where: RawBuilder<boolean>;
   row: LedgerRowSql;
+  /** The order rows are inserted in (ids follow it): an import gives a customer several rows, in time order. */
+  orderBy?: RawBuilder<unknown>;
   /** Source rows the rule refuses, reported in the job's error report instead (never clamped). */
   skipped?: { jobId: number; where: RawBuilder<boolean>; code: RawBuilder<string>; message: RawBuilder<string> };
 }
@@ -251,7 +255,7 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     ? sql`SELECT ${set.skipped.jobId}, c.store_id, c.id, ${set.skipped.code}, ${set.skipped.message}, ${cast(set.row.created_at, 'bigint')}
           FROM c ${join} WHERE ${set.skipped.where}`
     : undefined;
-  const insertRows = sql`INSERT INTO transactions (${sql.raw(COLUMNS.join(', '))}) SELECT ${values} FROM c ${join} WHERE ${set.where}`;
+  const insertRows = sql`INSERT INTO transactions (${sql.raw(COLUMNS.join(', '))}) SELECT ${values} FROM c ${join} WHERE ${set.where}${set.orderBy ? sql` ORDER BY ${set.orderBy}` : sql``}`;
   const perCustomer = (from: RawBuilder<unknown>) => sql`
     SELECT customer_id, sum(points) AS p, sum(tier_points) AS tp, count(*) AS n,
            max(CASE WHEN type IN (${ACTIVITY_SQL}) THEN created_at END) AS act

@@ -100,6 +100,7 @@ async function grantEntryRewards(trx: Trx, storeId: number, movers: number[]): P
       reference: null,
       idempotency_key: null,
       created_at: nowSql(trx),
+      job_line: null,
     },
   });
   const coupons = await sql<{ customer_id: number; reward_id: number }>`

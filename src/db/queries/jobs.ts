@@ -65,8 +65,14 @@ export async function insertStoreJob(
   return (opts.unlessLive ? insert.onConflict((oc) => oc.doNothing()) : insert).returningAll().executeTakeFirst();
 }
 
+/**
+ * An import whose upload is still arriving: its rows are being staged, it is not runnable, and
+ * the API does not show it (an interrupted upload's job is deleted with its rows).
+ */
+export const UPLOADING = 'uploading';
+
 export async function findJob(db: Kysely<DB>, storeId: number, id: number): Promise<JobRow | undefined> {
-  return db.selectFrom('jobs').selectAll().where('store_id', '=', storeId).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('jobs').selectAll().where('store_id', '=', storeId).where('id', '=', id).where('status', '<>', UPLOADING).executeTakeFirst();
 }
 
 /**
