@@ -92,6 +92,26 @@ for (const dialect of DIALECTS) {
       expect(again.failed).toBe(again.total);
     });
 
+    it('restores a store with VIP tiers by history without granting its entry rewards twice', async () => {
+      const tiers = [{ name: 'Silver', threshold: 1000, entryReward: { points: 50 } }, { name: 'Gold', threshold: 3000, entryReward: { points: 200 } }];
+      const source = await ctx.server.newStore('Tiered source');
+      expect((await source.api('PUT', '/v1/tiers', tiers)).status).toBe(200);
+      await seedCustomers(ctx.server.database.db, createCommitter(ctx.server.database), source.id, 60);
+      const file = (await source.api('GET', '/v1/transactions/export.csv')).text;
+      expect(file).toContain('tier_reward');
+      const copy = await ctx.server.newStore('Tiered copy');
+      expect((await copy.api('PUT', '/v1/tiers', tiers)).status).toBe(200);
+      const job = await importFile(copy, 'history', file);
+      expect(job.failed).toBe(0);
+      expect(await byIdentity(copy)).toEqual(await byIdentity(source));
+      const rewards = async (s: TestStore) =>
+        Number((await sql<{ n: number }>`SELECT count(*) AS n FROM transactions WHERE store_id = ${s.id} AND type = 'tier_reward'`.execute(ctx.server.database.db)).rows[0].n);
+      expect(await rewards(copy)).toBe(await rewards(source));
+      const tiered = async (s: TestStore) =>
+        (await sql<{ n: number }>`SELECT count(*) AS n FROM customers WHERE store_id = ${s.id} AND tier_id IS NOT NULL`.execute(ctx.server.database.db)).rows[0].n;
+      expect(Number(await tiered(copy))).toBe(Number(await tiered(source)));
+    });
+
     it('writes nothing for an upload that breaks off', async () => {
       const s = await ctx.server.newStore('Interrupted');
       await aCustomer(s, { email: 'cut@example.com' });

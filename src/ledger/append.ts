@@ -221,6 +221,11 @@ export interface RowSet {
   row: LedgerRowSql;
   /** The order rows are inserted in (ids follow it): an import gives a customer several rows, in time order. */
   orderBy?: RawBuilder<unknown>;
+  /**
+   * false: tier moves these rows cause record the entries but grant no entry reward — an imported
+   * history brings the other app's own reward rows (default true).
+   */
+  entryRewards?: boolean;
   /** Source rows the rule refuses, reported in the job's error report instead (never clamped). */
   skipped?: { jobId: number; where: RawBuilder<boolean>; code: RawBuilder<string>; message: RawBuilder<string> };
 }
@@ -335,7 +340,8 @@ async function tierEffects(trx: Trx, set: RowSet): Promise<void> {
   const actor: Actor = typeof set.row.actor_type === 'string' && typeof set.row.actor_name === 'string'
     ? { type: set.row.actor_type as Actor['type'], id: typeof set.row.actor_id === 'number' ? set.row.actor_id : null, name: set.row.actor_name }
     : SYSTEM_ACTOR;
-  await moveTiers(trx, set.storeId, set.customers, { actor, jobId: typeof set.row.job_id === 'number' ? set.row.job_id : null });
+  const jobId = typeof set.row.job_id === 'number' ? set.row.job_id : null;
+  await moveTiers(trx, set.storeId, set.customers, { actor, jobId, grantRewards: set.entryRewards ?? true });
 }
 
 /** transaction.batch events for a job's rows just written (ids first…last), when some endpoint subscribes. */

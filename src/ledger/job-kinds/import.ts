@@ -166,6 +166,8 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
     where,
     orderBy: sql`r.seq`,
     row,
+    // A history brings the other app's own tier reward rows: its tier moves grant none again.
+    entryRewards: plan.type !== 'history',
   });
   const n = to - from;
   return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
