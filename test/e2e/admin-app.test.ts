@@ -212,6 +212,25 @@ describe('admin app in the browser', () => {
     await expectAccessible();
   });
 
+  it('imports a CSV with one bad row: the check reports it by line, the import applies the others', async () => {
+    const before = (await page.evaluate(() => fetch('/v1/customers?email=member1%40example.com').then((r) => r.json()))).data[0].balance as number;
+    const csv = 'Email,Points\nmember1@example.com,100\nnobody@example.com,50\n"member2@example.com",200\n';
+    await page.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'points.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByLabel('Reason (internal)').fill('Points from the old app');
+    await page.getByRole('button', { name: 'Check the file' }).click();
+    const errors = page.getByRole('table', { name: 'Rows with errors' });
+    await expect.poll(() => errors.getByRole('row').nth(1).textContent()).toContain('customer_not_found');
+    expect(await errors.getByRole('row').nth(1).getByRole('cell').first().textContent()).toBe('3');
+    expect(await page.getByRole('list', { name: 'Dry run' }).textContent()).toContain('With errors1');
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Import 2 valid rows' }).click();
+    await page.getByRole('heading', { name: /Job #\d+/ }).waitFor();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    const after = (await page.evaluate(() => fetch('/v1/customers?email=member1%40example.com').then((r) => r.json()))).data[0].balance as number;
+    expect(after).toBe(before + 100);
+    await expectAccessible();
+  });
+
   it('a state-changing request with the session cookie but without the CSRF token is refused with 403', async () => {
     const refused = await page.evaluate(async (id) => {
       const r = await fetch(`/v1/customers/${id}/adjustments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points: 5, reason: 'no token' }) });
