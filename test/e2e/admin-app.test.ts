@@ -135,6 +135,7 @@ describe('admin app in the browser', () => {
 
   it('settings: adds an agent with a one-time password and creates an API key shown once', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Staff and API keys' }).click();
     await page.getByRole('table', { name: 'Staff users' }).getByText(owner.email).first().waitFor();
     await page.getByLabel('E-mail of the new staff member').fill('agent@example.com');
     await page.getByRole('textbox', { name: 'Role', exact: true }).click();
@@ -149,6 +150,98 @@ describe('admin app in the browser', () => {
     expect(key).toMatch(/^tally_/);
     const listed = await fetch(`${server.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${key}` } });
     expect(listed.status).toBe(200);
+    await expectAccessible();
+  });
+
+  it('settings: sets tiers, the re-evaluation job completes in place, and the customer page shows the tier and its progress', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Tiers' }).click();
+    await page.getByText('No tiers yet').waitFor();
+    await page.getByRole('button', { name: 'Add tier' }).click();
+    await page.getByLabel('Name of tier 1').fill('Silver');
+    await page.getByLabel('Threshold of tier 1').fill('500');
+    await page.getByRole('button', { name: 'Add tier' }).click();
+    await page.getByLabel('Name of tier 2').fill('Gold');
+    await page.getByLabel('Threshold of tier 2').fill('100000');
+    await page.getByRole('textbox', { name: 'Entry reward of tier 2' }).click();
+    await page.getByRole('option', { name: 'Points' }).click();
+    await page.getByLabel('Entry points of tier 2').fill('250');
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Save tiers' }).click();
+    await expect.poll(() => page.getByTestId('inline-job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    const tiers = (await server.app.inject({ method: 'GET', url: '/v1/tiers', cookies: await cookies() })).json().data;
+    expect(tiers.map((t: { name: string; threshold: number; entryReward: unknown }) => [t.name, t.threshold, t.entryReward])).toEqual([
+      ['Silver', 500, null],
+      ['Gold', 100000, { points: 250, rewardId: null }],
+    ]);
+    await expectAccessible();
+    await openAda();
+    await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Silver');
+    const lifetime = (await adaNow()).lifetimePoints as number;
+    expect(await page.getByTestId('tier-progress').textContent()).toContain(`${(100000 - lifetime).toLocaleString('en-US')} lifetime points to Gold`);
+    await page.getByRole('tab', { name: 'Tier history' }).click();
+    await page.getByRole('table', { name: 'Tier history' }).getByText('Silver').waitFor();
+    await expectAccessible();
+  });
+
+  it('gives a reward from the catalog with its points deducted: the coupon code, the new balance, the coupon listed; too few points shown inline', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Rewards' }).click();
+    for (const [name, cost] of [['5 off your order', '300'], ['Cake for a year', '900000']]) {
+      await page.getByRole('button', { name: 'New reward' }).click();
+      const create = page.getByRole('dialog', { name: 'New reward' });
+      await create.getByLabel('Reward name').fill(name);
+      await create.getByLabel('Cost in points').fill(cost);
+      await create.getByLabel('Amount off').fill('5');
+      if (name === 'Cake for a year') await expectAccessible();
+      await create.getByRole('button', { name: 'Create reward' }).click();
+      await create.waitFor({ state: 'hidden' });
+      await page.getByRole('table', { name: 'Rewards' }).getByText(name).waitFor();
+    }
+    await expectAccessible();
+    await openAda();
+    const before = (await adaNow()).balance as number;
+    await page.getByRole('button', { name: 'Give reward' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Give reward' });
+    await dialog.getByRole('textbox', { name: 'Reward' }).click();
+    await page.getByRole('option', { name: /^Cake for a year/ }).click();
+    await expect.poll(() => dialog.getByText('Not enough points').count()).toBe(1);
+    expect(await dialog.getByRole('button', { name: 'Give reward' }).isDisabled()).toBe(true);
+    await dialog.getByRole('textbox', { name: 'Reward' }).click();
+    await page.getByRole('option', { name: /^5 off your order/ }).click();
+    await dialog.getByLabel('Reason').fill('Asked at the counter');
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Give reward' }).click();
+    const code = ((await dialog.getByTestId('coupon-code').textContent()) ?? '').trim();
+    expect(code).toMatch(/^[A-Z0-9]{10,}$/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe((before - 300).toLocaleString('en-US'));
+    expect((await adaNow()).balance).toBe(before - 300);
+    await page.getByRole('tab', { name: 'Coupons' }).click();
+    await page.getByRole('table', { name: 'Coupons' }).getByText(code).waitFor();
+    await expectAccessible();
+    await page.getByRole('tab', { name: 'History', exact: true }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Points history' }).getByRole('row').nth(1).textContent()).toContain('Asked at the counter');
+  });
+
+  it('settings: a changed expiry rule shows the dry run preview and is saved only on confirm', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Points rules' }).click();
+    await page.getByText('Days after each credit').click();
+    await page.getByLabel('Days until credited points expire').fill('365');
+    await page.getByRole('button', { name: 'Save points rules' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Change the expiry rule?' });
+    const preview = await confirm.getByTestId('expiry-preview').textContent();
+    const expected = (
+      await server.app.inject({ method: 'PATCH', url: '/v1/settings?dryRun=true', cookies: await cookies(), headers: { 'x-csrf-token': await csrf() }, payload: { expiry: { mode: 'per_credit', days: 365 } } })
+    ).json().preview;
+    expect(preview).toContain(`${expected.points.toLocaleString('en-US')} points from ${expected.customers.toLocaleString('en-US')} customers`);
+    const settingsNow = async () => (await server.app.inject({ method: 'GET', url: '/v1/settings', cookies: await cookies() })).json();
+    expect((await settingsNow()).expiry.mode).toBe('none');
+    await expectAccessible();
+    await confirm.getByRole('button', { name: 'Save the new rule' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await expect.poll(async () => (await settingsNow()).expiry).toEqual({ mode: 'per_credit', days: 365 });
     await expectAccessible();
   });
 
@@ -172,6 +265,21 @@ describe('admin app in the browser', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
   });
+
+  async function openAda(): Promise<void> {
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByLabel('Search', { exact: true }).fill('lovel');
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
+  }
+
+  async function adaNow(): Promise<{ balance: number; lifetimePoints: number }> {
+    return (await server.app.inject({ method: 'GET', url: `/v1/customers/${adaId}`, cookies: await cookies() })).json();
+  }
+
+  async function csrf(): Promise<string> {
+    return page.evaluate(() => fetch('/v1/session').then((r) => r.json()).then((s) => s.csrfToken as string));
+  }
 
   async function cookies(): Promise<Record<string, string>> {
     return Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c.value]));
