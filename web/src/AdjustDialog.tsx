@@ -3,6 +3,7 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiFailure, call, type Customer } from './api/client';
+import { tierFor, useTiers } from './customer/TierPanel';
 import { fmtDate, fmtNumber } from './format';
 
 /** A date field's day (yyyy-mm-dd) as the instant it starts in the browser's time zone. */
@@ -29,6 +30,10 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
   const expiresAt = mode === 'adjust' && amount > 0 ? startOfDay(expiresOn) : undefined;
   const pending = availableAt !== undefined && Date.parse(availableAt) > Date.now();
   const result = mode === 'reset' ? 0 : customer.balance + (Number.isFinite(amount) && !pending ? amount : 0);
+  const tiers = useTiers().data?.data ?? [];
+  // A reset and a pending credit leave lifetime points as they are; a manual tier holds whatever they do.
+  const lifetimeAfter = mode === 'adjust' && affectsTier && !pending && Number.isFinite(amount) ? Math.max(0, customer.lifetimePoints + amount) : customer.lifetimePoints;
+  const tierAfter = customer.tierManual ? customer.tier : tierFor(lifetimeAfter, tiers);
   const reasonError = tried && reason.trim().length < 3 ? 'Give a reason of at least 3 characters' : null;
   const pointsError = tried && mode === 'adjust' && (!Number.isInteger(amount) || amount === 0) ? 'Enter a whole number other than 0 (negative deducts)' : null;
   const save = useMutation({
@@ -127,6 +132,12 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
           <Text aria-live="polite" data-testid="preview">
             New balance: <strong>{fmtNumber(result)}</strong> (now {fmtNumber(customer.balance)})
             {pending && ` · ${fmtNumber(amount)} points pending until ${fmtDate(availableAt)}`}
+            {tiers.length > 0 && (
+              <>
+                {' · '}tier <strong>{tierAfter?.name ?? 'none'}</strong>
+                {(tierAfter?.id ?? null) !== (customer.tier?.id ?? null) && ` (now ${customer.tier?.name ?? 'none'})`}
+              </>
+            )}
           </Text>
           {result < 0 && !save.error && <Text c="red.8">This deduction is larger than the balance.</Text>}
           {errorText && (

@@ -8,14 +8,16 @@ import { fmtDate, fmtNumber } from '../format';
 
 export const useTiers = () => useQuery({ queryKey: ['tiers'], queryFn: () => call(api.GET('/v1/tiers')) });
 
-/** Where lifetime points stand between the tier they reach and the next one. */
+/** How far lifetime points are on the way to the next tier's threshold (none past the top tier). */
 export function tierProgress(lifetime: number, tiers: Tier[]): { next: Tier | null; pct: number; toGo: number } {
-  const sorted = [...tiers].sort((a, b) => a.threshold - b.threshold);
-  const next = sorted.find((t) => t.threshold > lifetime) ?? null;
+  const next = [...tiers].sort((a, b) => a.threshold - b.threshold).find((t) => t.threshold > lifetime) ?? null;
   if (!next) return { next: null, pct: 100, toGo: 0 };
-  const from = sorted.filter((t) => t.threshold <= lifetime).at(-1)?.threshold ?? 0;
-  const pct = next.threshold > from ? Math.floor(((lifetime - from) / (next.threshold - from)) * 100) : 0;
-  return { next, pct, toGo: next.threshold - lifetime };
+  return { next, pct: Math.floor((Math.max(lifetime, 0) / next.threshold) * 100), toGo: next.threshold - lifetime };
+}
+
+/** The tier lifetime points reach: the highest threshold at or below them (the server's rule). */
+export function tierFor(lifetime: number, tiers: Tier[]): Tier | null {
+  return [...tiers].sort((a, b) => a.threshold - b.threshold).filter((t) => t.threshold <= lifetime).at(-1) ?? null;
 }
 
 /** The customer's tier, a manual assignment's badge, the progress of lifetime points to the next tier, and "Change tier". */
