@@ -179,9 +179,53 @@ describe('admin app in the browser', () => {
     await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Silver');
     const lifetime = (await adaNow()).lifetimePoints as number;
     expect(await page.getByTestId('tier-progress').textContent()).toContain(`${(100000 - lifetime).toLocaleString('en-US')} lifetime points to Gold`);
-    await page.getByRole('tab', { name: 'Tier history' }).click();
-    await page.getByRole('table', { name: 'Tier history' }).getByText('Silver').waitFor();
+    await page.getByRole('button', { name: 'Change tier' }).click();
+    const change = page.getByRole('dialog', { name: 'Change tier' });
+    await change.getByRole('textbox', { name: 'Tier' }).click();
+    await page.getByRole('option', { name: /^Gold/ }).click();
+    await change.getByRole('button', { name: 'Assign tier' }).click();
+    await change.getByText('Give a reason of at least 3 characters').waitFor();
+    await change.getByLabel('Reason').fill('Catering partner');
     await expectAccessible();
+    await change.getByRole('button', { name: 'Assign tier' }).click();
+    await change.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Gold');
+    await page.getByText('manual', { exact: true }).waitFor();
+    await page.getByRole('tab', { name: 'Tier history' }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Tier history' }).getByRole('row').nth(1).textContent()).toMatch(/Silver.*Gold.*by hand.*Catering partner/);
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Change tier' }).click();
+    await change.getByRole('textbox', { name: 'Tier' }).click();
+    await page.getByRole('option', { name: /^Clear the manual tier/ }).click();
+    await change.getByLabel('Reason').fill('Partnership ended');
+    await change.getByRole('button', { name: 'Clear manual tier' }).click();
+    await change.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Silver');
+    expect(await page.getByText('manual', { exact: true }).count()).toBe(0);
+  });
+
+  it('an adjustment available from a later day is a pending credit, listed and cancelled with a reason', async () => {
+    const later = new Date(Date.now() + 10 * 86_400_000).toLocaleDateString('sv-SE');
+    const before = await adaNow();
+    await page.getByRole('button', { name: 'Adjust points' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Adjust points' });
+    await dialog.getByLabel('Points').fill('75');
+    await dialog.getByLabel('Reason (internal)').fill('Pre-order bonus');
+    await dialog.getByLabel('Available from').fill(later);
+    await expect.poll(() => dialog.getByTestId('preview').textContent()).toContain('75 points pending until');
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Save adjustment' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('pending').textContent()).toBe('75');
+    expect((await adaNow()).balance).toBe(before.balance);
+    await page.getByRole('tab', { name: 'Pending credits' }).click();
+    await page.getByRole('button', { name: 'Cancel the pending credit of 75 points' }).click();
+    const cancel = page.getByRole('dialog', { name: 'Cancel the pending credit of 75 points' });
+    await cancel.getByLabel('Reason').fill('Order cancelled');
+    await cancel.getByRole('button', { name: 'Cancel credit' }).click();
+    await cancel.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('pending').textContent()).toBe('0');
+    await page.getByText('No pending credits').waitFor();
   });
 
   it('gives a reward from the catalog with its points deducted: the coupon code, the new balance, the coupon listed; too few points shown inline', async () => {
@@ -264,6 +308,19 @@ describe('admin app in the browser', () => {
     });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
+  });
+
+  it('an agent may give rewards but sees no Change tier, and the API refuses a manual tier with 403', async () => {
+    await openAda();
+    await page.getByTestId('tier-name').waitFor();
+    await page.getByRole('button', { name: 'Give reward' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Change tier' }).count()).toBe(0);
+    const refused = await page.evaluate(async (id) => {
+      const { csrfToken } = await fetch('/v1/session').then((r) => r.json());
+      const r = await fetch(`/v1/customers/${id}/tier`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify({ tierId: null, reason: 'Not allowed' }) });
+      return r.status;
+    }, adaId);
+    expect(refused).toBe(403);
   });
 
   async function openAda(): Promise<void> {
