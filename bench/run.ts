@@ -12,10 +12,12 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import type { Dialect } from '../src/db/migrations/helpers.js';
 import { benchBulk } from './bulk.js';
 import { contention } from './contention.js';
+import { pointsReports } from './reports.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
 import { webhookDispatch } from './webhooks.js';
 import { tiersExpiry } from './tiers-expiry.js';
+import { webhooksBulk } from './webhooks-bulk.js';
 
 /** Bulk jobs (bench/bulk.ts), one row per dialect. */
 const bulkJobs: BenchModule = {
@@ -50,7 +52,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, tiersExpiry];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, webhooksBulk, tiersExpiry, pointsReports];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);

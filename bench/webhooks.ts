@@ -45,7 +45,6 @@ async function benchDispatch(dialect: Dialect, events: number, log: (s: string) 
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  process.env.TALLY_ALLOW_PRIVATE_WEBHOOKS = 'true';
   try {
     const { store } = await committer.run((trx) => createStore(trx, { name: 'Webhook bench' }));
     secret = (await committer.run((trx) => createWebhook(trx, store.id, { url, events: ['job.completed'] }))).secret;
@@ -56,7 +55,7 @@ async function benchDispatch(dialect: Dialect, events: number, log: (s: string) 
     }
     log(`webhooks ${dialect}: ${events} events queued; dispatching`);
     const t0 = performance.now();
-    const dispatcher = startDispatcher(database, { idleMs: 10, mailer: null });
+    const dispatcher = startDispatcher(database, { idleMs: 10, mailer: null, allowPrivate: true });
     for (;;) {
       const row = await database.db.selectFrom('webhook_deliveries').select((e) => e.fn.countAll<number>().as('n')).where('status', '=', 'succeeded').executeTakeFirstOrThrow();
       if (Number(row.n) >= events) break;
@@ -67,7 +66,6 @@ async function benchDispatch(dialect: Dialect, events: number, log: (s: string) 
     await dispatcher.stop();
     return { dialect, events, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(events / seconds), verified: good >= events && bad === 0 };
   } finally {
-    delete process.env.TALLY_ALLOW_PRIVATE_WEBHOOKS;
     receiver.close();
     await database.close();
     await fresh.drop();

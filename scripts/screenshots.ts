@@ -128,6 +128,16 @@ try {
   await page.getByRole('link', { name: 'Transactions' }).click();
   await page.getByRole('table', { name: 'Transactions' }).waitFor();
   await shot('transactions');
+  await page.getByRole('link', { name: 'Reports' }).click();
+  await page.getByRole('table', { name: 'Report by period' }).waitFor();
+  await page.getByText('By week').click();
+  await page.waitForTimeout(600);
+  await shot('reports');
+  await page.getByRole('link', { name: 'Import' }).click();
+  await page.getByRole('heading', { name: 'Import points' }).waitFor();
+  await page.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'old-app-points.csv', mimeType: 'text/csv', buffer: Buffer.from('email,points\nada@example.com,120\n') });
+  await page.getByLabel('Reason (internal)').fill('Points from the old loyalty app');
+  await shot('import');
 } finally {
   await browser.close();
   await app.close();

@@ -48,6 +48,35 @@ const SCHEMA = {
     },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', description: 'redis://[user:password@]host:port[/db] (or rediss://)' },
     TALLY_ALLOW_PRIVATE_WEBHOOKS: { type: 'boolean', default: false, description: 'true or false' },
+    SMTP_URL: { type: 'string', pattern: '^smtps?://[^\\s]+$', description: 'an smtp:// or smtps:// URL (smtp://user:pass@host:port)' },
+    SMTP_FROM: { type: 'string', minLength: 1, default: 'Tally <tally@localhost>', description: 'a sender address, e.g. Tally <tally@shop.example>' },
+    TALLY_PUBLIC_URL: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      default: 'http://localhost:3000',
+      description: 'an http:// or https:// URL: where the links in e-mails point',
+    },
+    OUTBOX_RETENTION_DAYS: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 3650,
+      default: 7,
+      description: 'a number of days, > 0 and ≤ 3650: how long delivered outbox rows and finished deliveries are kept',
+    },
+    WEBHOOK_LEASE_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 86_400_000,
+      default: 60_000,
+      description: 'milliseconds, 1000–86400000: how long a dispatcher owns a delivery it is sending',
+    },
+    DISPATCH_IDLE_MS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 60_000,
+      default: 500,
+      description: 'milliseconds, 1–60000: how long an idle dispatcher waits before looking at the outbox again',
+    },
     SHUTDOWN_TIMEOUT_MS: {
       type: 'integer',
       minimum: 100,
@@ -77,6 +106,14 @@ export interface Config {
   redisUrl?: string;
   allowPrivateWebhooks: boolean;
   shutdownTimeoutMs: number;
+  /** Unset: e-mail is kept and listed, not sent. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** The base of the links in e-mails. */
+  publicUrl: string;
+  outboxRetentionDays: number;
+  webhookLeaseMs: number;
+  dispatchIdleMs: number;
 }
 
 /** A configuration value that cannot be used: names the variable and what it allows, never the value. */
@@ -136,6 +173,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(raw.REDIS_URL !== undefined ? { redisUrl: raw.REDIS_URL as string } : {}),
     allowPrivateWebhooks: raw.TALLY_ALLOW_PRIVATE_WEBHOOKS as boolean,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS as number,
+    ...(raw.SMTP_URL !== undefined ? { smtpUrl: raw.SMTP_URL as string } : {}),
+    smtpFrom: raw.SMTP_FROM as string,
+    publicUrl: raw.TALLY_PUBLIC_URL as string,
+    outboxRetentionDays: raw.OUTBOX_RETENTION_DAYS as number,
+    webhookLeaseMs: raw.WEBHOOK_LEASE_MS as number,
+    dispatchIdleMs: raw.DISPATCH_IDLE_MS as number,
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, redactUrl } from '../src/config.js';
+import { dispatcherOptionsFromConfig } from '../src/notify/dispatcher.js';
 import { spawnTally } from './support/process.js';
 
 describe('configuration is validated at start', () => {
@@ -19,6 +20,15 @@ describe('configuration is validated at start', () => {
     ['REDIS_URL', 'localhost:6379', /redis:\/\//],
     ['DATABASE_URL', 'mysql://app:hunter2@db/x', /sqlite:PATH or postgres:/],
     ['DATABASE_URL', 'postgres://app:hunter2@', /sqlite:PATH or postgres:/],
+    ['SMTP_URL', 'mail.example.com:25', /smtp:\/\/ or smtps:\/\//],
+    ['SMTP_URL', 'http://app:hunter2@mail.example.com', /smtp:\/\/ or smtps:\/\//],
+    ['TALLY_PUBLIC_URL', 'tally.example.com', /http:\/\/ or https:\/\//],
+    ['OUTBOX_RETENTION_DAYS', '0', /> 0 and ≤ 3650/],
+    ['OUTBOX_RETENTION_DAYS', 'week', /> 0 and ≤ 3650/],
+    ['WEBHOOK_LEASE_MS', '10', /1000–86400000/],
+    ['WEBHOOK_LEASE_MS', '1.5e3x', /1000–86400000/],
+    ['DISPATCH_IDLE_MS', '0', /1–60000/],
+    ['TALLY_ALLOW_PRIVATE_WEBHOOKS', 'yes', /true or false/],
   ])('refuses %s=%s naming the variable and what it allows, never the secret', (name, value, allowed) => {
     let error: unknown;
     try {
@@ -31,6 +41,27 @@ describe('configuration is validated at start', () => {
     expect(message).toContain(name);
     expect(message).toMatch(allowed);
     expect(message).not.toContain('hunter2');
+  });
+
+  it('reads the events settings (SMTP, public URL, outbox retention, dispatcher lease and idle wait)', () => {
+    expect(loadConfig({})).toMatchObject({
+      smtpFrom: 'Tally <tally@localhost>', publicUrl: 'http://localhost:3000', outboxRetentionDays: 7,
+      webhookLeaseMs: 60_000, dispatchIdleMs: 500, allowPrivateWebhooks: false,
+    });
+    expect(loadConfig({}).smtpUrl).toBeUndefined();
+    const set = loadConfig({
+      SMTP_URL: 'smtps://app:pw@mail.example.com:465', SMTP_FROM: 'Shop <points@shop.example>', TALLY_PUBLIC_URL: 'https://tally.shop.example',
+      OUTBOX_RETENTION_DAYS: '1.5', WEBHOOK_LEASE_MS: '1500', DISPATCH_IDLE_MS: '50', TALLY_ALLOW_PRIVATE_WEBHOOKS: 'true',
+    });
+    expect(set).toMatchObject({
+      smtpUrl: 'smtps://app:pw@mail.example.com:465', smtpFrom: 'Shop <points@shop.example>', publicUrl: 'https://tally.shop.example',
+      outboxRetentionDays: 1.5, webhookLeaseMs: 1500, dispatchIdleMs: 50, allowPrivateWebhooks: true,
+    });
+    expect(dispatcherOptionsFromConfig(set)).toEqual({
+      leaseMs: 1500, idleMs: 50, baseUrl: 'https://tally.shop.example', retentionMs: 1.5 * 86_400_000, allowPrivate: true,
+      smtp: { url: 'smtps://app:pw@mail.example.com:465', from: 'Shop <points@shop.example>' },
+    });
+    expect(dispatcherOptionsFromConfig(loadConfig({})).smtp).toBeUndefined();
   });
 
   it('redacts the password of a URL, whatever it contains', () => {
@@ -47,5 +78,8 @@ describe('configuration is validated at start', () => {
     const chunk = spawnTally(['worker'], { JOB_CHUNK_SIZE: '0' });
     expect(await chunk.exited).toBe(2);
     expect(chunk.output()).toMatch(/JOB_CHUNK_SIZE is not valid: it must be customers per chunk, 1–1000000/);
+    const smtp = spawnTally(['serve', '--port', '0'], { SMTP_URL: 'mail.example.com:25' });
+    expect(await smtp.exited).toBe(2);
+    expect(smtp.output()).toMatch(/SMTP_URL is not valid: it must be an smtp:\/\/ or smtps:\/\/ URL/);
   }, 30_000);
 });

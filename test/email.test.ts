@@ -1,31 +1,13 @@
-import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBulkJob } from '../src/ledger/bulk.js';
 import { queueCustomerNotification } from '../src/ledger/notifications.js';
 import { hashPassword } from '../src/ledger/stores.js';
 import { startDispatcher } from '../src/notify/dispatcher.js';
-import { mailerFromEnv } from '../src/notify/mailer.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer } from './support/fixtures.js';
 import { until } from './support/process.js';
 import { type TestStore, useServer, waitForJob } from './support/server.js';
-
-/** A real SMTP server on a local port that keeps every message it receives, parsed. */
-async function startSmtp(): Promise<{ port: number; mails: ParsedMail[]; close(): Promise<void> }> {
-  const mails: ParsedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((m) => { mails.push(m); callback(); }, callback);
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
-  return { port, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+import { startSmtp } from './support/smtp-server.js';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: e-mail notifications`, () => {
@@ -64,7 +46,7 @@ for (const dialect of DIALECTS) {
       const jobId = await staffJob(store, userId);
       const dispatcher = startDispatcher(ctx.server.database, {
         committer: ctx.server.committer, idleMs: 20, baseUrl: 'https://tally.shop.example',
-        mailer: mailerFromEnv({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, SMTP_FROM: 'Tally <tally@shop.example>' }),
+        smtp: { url: `smtp://127.0.0.1:${smtp.port}`, from: 'Tally <tally@shop.example>' },
       });
       try {
         const mails = await until(async () => {
@@ -123,7 +105,7 @@ for (const dialect of DIALECTS) {
       const nobody = await aCustomer(store, { externalId: 'no-mail' });
       expect(await ctx.server.committer.run((trx) => queueCustomerNotification(trx, store.id, { ...res.body.transaction, customerId: nobody.id }))).toBe(false);
       const dispatcher = startDispatcher(ctx.server.database, {
-        committer: ctx.server.committer, idleMs: 20, mailer: mailerFromEnv({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}` }),
+        committer: ctx.server.committer, idleMs: 20, smtp: { url: `smtp://127.0.0.1:${smtp.port}` },
       });
       try {
         const mail = await until(async () => smtp.mails.find((m) => (m.to as { text: string } | undefined)?.text === 'ana@example.com'));

@@ -170,6 +170,30 @@ for (const dialect of DIALECTS) {
       await assertLedgerInvariants(server.database, store.id);
     });
 
+    it('tells subscribed endpoints once per customer and day that points expire within a week', async () => {
+      const { server } = ctx;
+      const store = await server.newStore();
+      const c = await aCustomer(store);
+      const now = Date.now();
+      await adjust(store, c.id, 120, { expiresAt: iso(now + 3 * DAY_MS) });
+      await adjust(store, c.id, 80, { expiresAt: iso(now + 30 * DAY_MS) });
+      await server.committer.run((trx) =>
+        trx.insertInto('webhook_endpoints').values({
+          store_id: store.id, url: 'https://hooks.example.com/tally', events: JSON.stringify(['customer.points_expiring']),
+          secret: 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0', previous_secret: null, previous_secret_until: null,
+          disabled_reason: null, failing_since: null, created_at: now, updated_at: now,
+        }).execute(),
+      );
+      const events = async () =>
+        (await sql<{ payload: string }>`SELECT payload FROM outbox WHERE store_id = ${store.id} AND event_type = 'customer.points_expiring'`.execute(server.database.db)).rows.map((r) => JSON.parse(r.payload));
+      await expire(server, store, now);
+      await expire(server, store, now + 1000);
+      const sent = await events();
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatchObject({ customerId: c.id, points: 120 });
+      expect(Date.parse(sent[0].expiresAt)).toBeLessThanOrEqual(now + 3 * DAY_MS);
+    });
+
     it('queues an hourly expiry run for a store with a rule, and one only, from the schedule', async () => {
       const { server } = ctx;
       const store = await server.newStore();

@@ -125,6 +125,21 @@ for (const dialect of DIALECTS) {
       expect(await rewardRows(store, c.id)).toEqual([500]);
     });
 
+    it('gives a coupon of the reward as the entry reward of a tier that names one, once', async () => {
+      const store = await ctx.server.newStore();
+      const reward = await store.api('POST', '/v1/rewards', { name: 'VIP gift', pointsCost: 0, kind: 'free_shipping' });
+      expect(reward.status, reward.text).toBe(201);
+      await withTiers(store, [{ name: 'VIP', threshold: 500, entryReward: { rewardId: reward.body.reward.id } }]);
+      const c = await aCustomer(store, { balance: 600 });
+      expect(c.tier?.name).toBe('VIP');
+      await adjust(store, c.id, -200);
+      await adjust(store, c.id, 300);
+      const coupons = (await store.api('GET', `/v1/customers/${c.id}/coupons`)).body.data;
+      expect(coupons).toHaveLength(1);
+      expect(coupons[0]).toMatchObject({ source: 'tier_entry', rewardId: reward.body.reward.id, transactionId: null });
+      expect(coupons[0].code).toMatch(/^[ACDEFGHJKMNPQRTUVWXYZ234679]{12}$/);
+    });
+
     it('re-evaluates every customer as a job when the tier table changes, granting only new entries', async () => {
       const store = await ctx.server.newStore();
       await withTiers(store);

@@ -14,14 +14,11 @@ for (const dialect of DIALECTS) {
     const ctx = useServer(dialect);
     let receiver: Awaited<ReturnType<typeof startReceiver>>;
     beforeAll(async () => {
-      process.env.TALLY_ALLOW_PRIVATE_WEBHOOKS = 'true';
+      ctx.server.context.allowPrivateWebhooks = true;
       receiver = await startReceiver();
       await seedCustomers(ctx.server.database.db, ctx.server.committer, ctx.store.id, CUSTOMERS);
     });
-    afterAll(async () => {
-      delete process.env.TALLY_ALLOW_PRIVATE_WEBHOOKS;
-      await receiver.close();
-    });
+    afterAll(async () => receiver.close());
 
     async function bulkJob(): Promise<number> {
       const res = await ctx.store.api('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: 7, reason: 'Batch test' });
@@ -45,7 +42,7 @@ for (const dialect of DIALECTS) {
       // Written by the job's chunks, in their transactions: at most 1,000 rows each, a few per chunk.
       const written = await batchRows();
       expect(written).toBeGreaterThanOrEqual(Math.ceil(CUSTOMERS / 1000));
-      const dispatcher = startDispatcher(ctx.server.database, { committer: ctx.server.committer, idleMs: 20, mailer: null });
+      const dispatcher = startDispatcher(ctx.server.database, { committer: ctx.server.committer, idleMs: 20, mailer: null, allowPrivate: true });
       try {
         const got = await until(async () => (receiver.received.filter((r) => r.status === 204).length === written ? receiver.received : undefined));
         const events = got.map((r) => r.verified as { id: string; type: string; data: { jobId: number; transactions: { id: number; customerId: number; jobId: number; points: number }[] } });

@@ -125,6 +125,27 @@ export interface PointLotsTable {
   created_at: number;
 }
 
+export interface ExpiryNoticesTable {
+  store_id: number;
+  customer_id: number;
+  expires_on: number;
+  points: number;
+  created_at: number;
+}
+
+export interface LedgerRollupTable {
+  store_id: number;
+  bucket: number;
+  type: string;
+  actor_type: string;
+  actor_id: number;
+  actor_name: string;
+  shard: number;
+  credited: number;
+  debited: number;
+  rows: number;
+}
+
 export interface PendingCreditsTable {
   id: Generated<number>;
   store_id: number;
@@ -332,6 +353,8 @@ export interface DB {
   tier_history: TierHistoryTable;
   point_lots: PointLotsTable;
   pending_credits: PendingCreditsTable;
+  expiry_notices: ExpiryNoticesTable;
+  ledger_rollup: LedgerRollupTable;
   customers: CustomersTable;
   transactions: TransactionsTable;
   idempotency_keys: IdempotencyKeysTable;

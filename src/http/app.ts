@@ -22,6 +22,7 @@ import { agentLimit, authorize } from './permissions.js';
 import { sessionAuth } from './session-auth.js';
 import { apiKeySchema, userSchema } from './schemas/staff.js';
 import { transactionRoutes } from './routes/transactions.js';
+import { reportRoutes } from './routes/reports.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { tierRoutes } from './routes/tiers.js';
@@ -158,6 +159,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(apiKeyRoutes, { ctx });
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
+    await v1.register(reportRoutes, { ctx });
     await v1.register(importRoutes, { ctx });
     await v1.register(jobRoutes, { ctx, streams });
     await v1.register(webhookRoutes, { ctx });

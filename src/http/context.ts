@@ -11,6 +11,8 @@ export interface AppContext {
   workers?: { wake(): void };
   /** The outbox dispatcher, when this process runs one: woken by a redelivery. */
   dispatcher?: { wake(): void };
+  /** TALLY_ALLOW_PRIVATE_WEBHOOKS: webhook URLs may point at loopback and private addresses (read per request). */
+  allowPrivateWebhooks?: boolean;
 }
 
 export interface Principal {

@@ -12,6 +12,7 @@ import type { TransactionRow } from '../db/schema.js';
 import { PG_COMPILER } from '../db/pg-compiler.js';
 import { lotExpirySql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
 import { moveTiers } from './tier-moves.js';
+import { rollupCte, rollupOnePg, rollupRow, rollupRows } from './rollup.js';
 
 /**
  * The write path: the only code that inserts into the ledger (`transactions`) or moves a
@@ -80,6 +81,8 @@ export interface RowFields {
 const PG_BOUND = COLUMNS.filter((c) => c !== 'created_at');
 const PG_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 const EXPIRES = `$${PG_BOUND.length + 6}::bigint`;
+/** The bound parameter of a ledger column in APPEND_ONE_PG, typed. */
+const bound = (c: (typeof PG_BOUND)[number]) => `$${PG_BOUND.indexOf(c) + 6}::${LEDGER_COLUMNS[c]}`;
 const APPEND_ONE_PG = `WITH applied AS (
   UPDATE customers SET balance = balance + $1, lifetime_points = lifetime_points + $2,
                        last_activity_at = CASE WHEN $3::boolean THEN ${PG_NOW} ELSE last_activity_at END
@@ -100,7 +103,8 @@ con AS (
         FROM point_lots l JOIN stores s ON s.id = l.store_id
         WHERE l.store_id = $4 AND l.customer_id = $5 AND l.remaining > 0 AND $1 < 0 AND EXISTS (SELECT 1 FROM applied)
         WINDOW w AS (ORDER BY ${lotExpirySql().compile(PG_COMPILER).sql} NULLS LAST, l.id ROWS UNBOUNDED PRECEDING)) o
-  WHERE p.id = o.id AND o.before_this < -$1)
+  WHERE p.id = o.id AND o.before_this < -$1),
+${rollupOnePg({ store: '$4', points: '$1', type: bound('type'), actorType: bound('actor_type'), actorId: bound('actor_id'), actorName: bound('actor_name') })}
 SELECT ins.id, ins.created_at, applied.tier_manual, applied.target FROM ins, applied`;
 PREPARED_SQL.add(APPEND_ONE_PG);
 
@@ -182,6 +186,7 @@ export async function appendLedgerRow(
       written = { ...row, id };
       tier = applied;
       await lotsForRow(trx, written, fields.expiresAt ?? null);
+      await rollupRow(trx, written);
     }
   }
   if (!written || !tier) throw new Error(`concurrent balance change on customer ${customer.id}`);
@@ -272,9 +277,10 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null; mixed: number[] | null }>`
       WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
       skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
-      ins AS (${insertRows} RETURNING id, customer_id, points, tier_points, type, created_at),
+      ins AS (${insertRows} RETURNING id, store_id, customer_id, points, tier_points, type, actor_type, actor_id, actor_name, created_at),
       ${update},
-      ${lotsFromIns(set.storeId)}
+      ${lotsFromIns(set.storeId)},
+      ${rollupCte('ins')}
       SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points,
              (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last,
              (SELECT array_agg(id) FROM ins WHERE customer_id IN (SELECT customer_id FROM mixed)) AS mixed`.execute(trx);
@@ -314,7 +320,9 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     await sql`UPDATE customers AS u SET ${totals} FROM (${perCustomer(added)}) AS s WHERE u.id = s.customer_id`.execute(trx);
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
-  await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`);
+  const written = sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`;
+  await lotsForRows(trx, set.storeId, written);
+  await rollupRows(trx, written);
   await tierEffects(trx, set);
   await batchEvents(trx, set, mark + 1, Number(sum.rows[0].last));
   return { rows, points: Number(sum.rows[0].p), skipped };

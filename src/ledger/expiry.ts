@@ -20,6 +20,8 @@ import { lotExpirySql } from './lots.js';
 
 export const DAY_MS = 86_400_000;
 export const EXPIRY_EVERY_MS = 3_600_000;
+/** How long before points expire the customer.points_expiring event goes out. */
+export const EXPIRY_NOTICE_DAYS = 7;
 
 export interface ExpiryRule {
   mode: 'none' | 'per_credit' | 'inactivity';
@@ -53,6 +55,27 @@ export function expiredLotsSql(storeId: number, rule: ExpiryRule, asOf: number, 
 /** The rule as a one-row relation shaped like stores (expiry_mode, expiry_days), for lotExpirySql. */
 export function ruleRow(storeId: number, rule: ExpiryRule): RawBuilder<unknown> {
   return sql`SELECT CAST(${storeId} AS bigint) AS id, ${rule.mode} AS expiry_mode, CAST(${rule.days ?? 0} AS bigint) AS expiry_days`;
+}
+
+/**
+ * The points of customers in `range` (a condition on `c`) that expire within EXPIRY_NOTICE_DAYS
+ * after `asOf`, by customer and day: a relation (customer_id, expires_on, points) for
+ * appendExpiringEvents — their lots' expiry days, and under inactivity the day their balance goes.
+ */
+export function upcomingExpirySql(storeId: number, rule: ExpiryRule, asOf: number, range: RawBuilder<boolean>): RawBuilder<unknown> {
+  const until = asOf + EXPIRY_NOTICE_DAYS * DAY_MS;
+  const day = (ms: RawBuilder<unknown>) => sql`(${ms} / ${sql.lit(DAY_MS)}) * ${sql.lit(DAY_MS)}`;
+  const lots = sql`SELECT l.customer_id, ${day(lotExpirySql())} AS expires_on, l.remaining AS points
+    FROM point_lots l JOIN (${ruleRow(storeId, rule)}) s ON 1 = 1
+    WHERE l.store_id = ${storeId} AND l.remaining > 0 AND l.customer_id IN (SELECT c.id FROM customers c WHERE ${range})
+      AND ${lotExpirySql()} > ${asOf} AND ${lotExpirySql()} <= ${until}`;
+  const lapse = rule.mode === 'inactivity' && rule.days !== null
+    ? sql`coalesce(c.last_activity_at, c.created_at) + ${sql.lit(rule.days * DAY_MS)}`
+    : undefined;
+  const inactive = lapse
+    ? sql`UNION ALL SELECT c.id, ${day(lapse)}, c.balance FROM customers c WHERE ${range} AND c.balance > 0 AND ${lapse} > ${asOf} AND ${lapse} <= ${until}`
+    : sql``;
+  return sql`(SELECT x.customer_id, x.expires_on, sum(x.points) AS points FROM (${lots} ${inactive}) x GROUP BY x.customer_id, x.expires_on)`;
 }
 
 /**

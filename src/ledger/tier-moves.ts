@@ -4,7 +4,7 @@ import { dialectOf } from '../db/dialect-of.js';
 import { appendTierChangedEvents } from '../db/queries/outbox.js';
 import { inIds } from '../db/queries/selection.js';
 import { newCouponCode } from '../domain/coupon-code.js';
-import { tierForSql } from '../domain/tiers-sql.js';
+import { tierForCaseSql } from '../domain/tiers-sql.js';
 import type { Actor } from '../domain/types.js';
 import { appendLedgerRows, nowSql } from './append.js';
 
@@ -35,10 +35,14 @@ export interface TierCause {
  */
 export async function moveTiers(trx: Trx, storeId: number, customers: RawBuilder<boolean>, cause: TierCause): Promise<number> {
   const isDistinct = dialectOf(trx) === 'postgres' ? sql.raw('IS DISTINCT FROM') : sql.raw('IS NOT');
-  const target = cause.manual ? sql<number | null>`CAST(${cause.manual.tierId} AS bigint)` : tierForSql(storeId, sql`c.lifetime_points`);
-  if (!cause.manual) {
-    const any = await sql`SELECT 1 AS one FROM tiers WHERE store_id = ${storeId} LIMIT 1`.execute(trx);
-    if (any.rows.length === 0) return 0;
+  let target: RawBuilder<number | null>;
+  if (cause.manual) target = sql<number | null>`CAST(${cause.manual.tierId} AS bigint)`;
+  else {
+    const tiers = await sql<{ id: number; threshold: number; retired_at: number | null }>`
+      SELECT id, threshold, retired_at FROM tiers WHERE store_id = ${storeId}`.execute(trx);
+    if (tiers.rows.length === 0) return 0;
+    const active = tiers.rows.filter((t) => t.retired_at === null).map((t) => ({ id: Number(t.id), threshold: Number(t.threshold) }));
+    target = tierForCaseSql(active, sql`c.lifetime_points`);
   }
   const moved = await sql<{ id: number; customer_id: number }>`
     INSERT INTO tier_history (store_id, customer_id, from_tier_id, to_tier_id, manual, reason, actor_type, actor_id, actor_name, job_id, created_at)

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DB } from '../db/schema.js';
 
 export interface Violation {
-  check: 'balance_matches_ledger' | 'lifetime_matches_ledger' | 'running_balance' | 'job_customer_once' | 'store_scope' | 'reversal_mirrors' | 'lots_match_balance' | 'pending_matches_credits';
+  check: 'balance_matches_ledger' | 'lifetime_matches_ledger' | 'running_balance' | 'job_customer_once' | 'store_scope' | 'reversal_mirrors' | 'lots_match_balance' | 'pending_matches_credits' | 'rollup_matches_ledger';
   storeId: number;
   customerId?: number;
   transactionId?: number;
@@ -24,7 +24,7 @@ const LIMIT = 100;
  * lifetime = Σ tier_points per customer; each row's balance_after is the running sum and never
  * negative; a customer at most once per job; rows in the customer's own store; a reversal mirrors
  * the row it reverses; what is left of the customer's point lots sums to the balance; the cached
- * pending points sum the pending credits. Read-only.
+ * pending points sum the pending credits; the reports' quarter-hour sums equal the ledger's. Read-only.
  */
 export async function verifyLedger(db: Kysely<DB>, storeId?: number): Promise<VerifyReport> {
   const stores = storeId === undefined
@@ -110,6 +110,16 @@ async function verifyStore(db: Kysely<DB>, storeId: number): Promise<Violation[]
     WHERE c.store_id = ${storeId} AND c.pending_points <> coalesce(p.p, 0) LIMIT ${LIMIT}`.execute(db);
   for (const r of pending.rows) {
     out.push({ check: 'pending_matches_credits', storeId, customerId: r.id, message: `pendingPoints ${r.pending_points} but pending credits sum to ${r.p}` });
+  }
+  const rollup = await sql<{ bucket: number; type: string; l: number; r: number; ln: number; rn: number }>`
+    SELECT coalesce(l.bucket, r.bucket) AS bucket, coalesce(l.type, r.type) AS type, l.p AS l, r.p AS r, l.n AS ln, r.n AS rn
+    FROM (SELECT (created_at / 900000) * 900000 AS bucket, type, sum(points) AS p, count(*) AS n FROM transactions
+          WHERE store_id = ${storeId} GROUP BY (created_at / 900000) * 900000, type) l
+    FULL OUTER JOIN (SELECT bucket, type, sum(credited + debited) AS p, sum(rows) AS n FROM ledger_rollup
+          WHERE store_id = ${storeId} GROUP BY bucket, type) r ON r.bucket = l.bucket AND r.type = l.type
+    WHERE l.p IS NULL OR r.p IS NULL OR l.p <> r.p OR l.n <> r.n LIMIT ${LIMIT}`.execute(db);
+  for (const r of rollup.rows) {
+    out.push({ check: 'rollup_matches_ledger', storeId, message: `quarter hour ${new Date(Number(r.bucket)).toISOString()} ${r.type}: ledger ${r.l ?? 0} in ${r.ln ?? 0} rows, sums ${r.r ?? 0} in ${r.rn ?? 0}` });
   }
   return out;
 }

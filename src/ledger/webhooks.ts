@@ -76,14 +76,15 @@ function validEvents(events: string[]): string[] {
 }
 
 /**
- * Checks a webhook URL before it is stored: http(s), and — unless TALLY_ALLOW_PRIVATE_WEBHOOKS=true —
- * a host that resolves only to public addresses. Runs outside any transaction (it may wait on DNS).
+ * Checks a webhook URL before it is stored: http(s), and — unless `allowPrivate`
+ * (TALLY_ALLOW_PRIVATE_WEBHOOKS=true) — a host that resolves only to public addresses. Runs outside
+ * any transaction (it may wait on DNS).
  * It can throw: WebhookUrlNotAllowedError.
  */
-export async function checkWebhookUrl(url: string | undefined): Promise<void> {
+export async function checkWebhookUrl(url: string | undefined, allowPrivate: boolean): Promise<void> {
   if (url === undefined) return;
   if (url.length > URL_MAX) throw new WebhookUrlNotAllowedError(url, `is longer than ${URL_MAX} characters`);
-  const problem = urlProblem(url) ?? (await addressProblem(url));
+  const problem = urlProblem(url) ?? (await addressProblem(url, allowPrivate));
   if (problem) throw new WebhookUrlNotAllowedError(url, problem);
 }
 

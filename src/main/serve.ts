@@ -11,7 +11,7 @@ import { createCommitter } from '../db/committer.js';
 import { connect, type Database } from '../db/database.js';
 import { buildApp } from '../http/app.js';
 import { startWorkers, type Workers } from '../jobs/workers.js';
-import { type Dispatcher, dispatcherOptionsFromEnv, startDispatcher } from '../notify/dispatcher.js';
+import { type Dispatcher, dispatcherOptionsFromConfig, startDispatcher } from '../notify/dispatcher.js';
 
 export interface ServeOptions {
   /** Run the job worker in this process (default true). */
@@ -60,12 +60,12 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Fa
   const database = await connect(config.databaseUrl, databaseOptions(config));
   const log = (msg: string, extra?: Record<string, unknown>) => logger.info(extra ?? {}, msg);
   const workers = opts.worker === false ? undefined : startWorkers(database, runnerOptions(config), log);
-  const dispatcher = opts.worker === false ? undefined : startDispatcher(database, { ...dispatcherOptionsFromEnv(), log });
+  const dispatcher = opts.worker === false ? undefined : startDispatcher(database, { ...dispatcherOptionsFromConfig(config), log });
   // Shared rate-limit counters; a Redis that does not answer within 500 ms lets requests through.
   const redis = config.redisUrl ? new Redis(config.redisUrl, { commandTimeout: 500, maxRetriesPerRequest: 1 }) : undefined;
   redis?.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
   const app = await buildApp(
-    { database, committer: createCommitter(database), workers, dispatcher },
+    { database, committer: createCommitter(database), workers, dispatcher, allowPrivateWebhooks: config.allowPrivateWebhooks },
     { logger, rateLimitPerMinute: config.rateLimitPerMinute, redis },
   );
   onSignals(config, logger, { app, workers, dispatcher, database, redis });
@@ -80,7 +80,7 @@ export async function runWorkers(config: Config): Promise<void> {
   const database = await connect(config.databaseUrl, databaseOptions(config));
   const log = (msg: string, extra?: Record<string, unknown>) => logger.info(extra ?? {}, msg);
   const workers = startWorkers(database, runnerOptions(config), log);
-  const dispatcher = startDispatcher(database, { ...dispatcherOptionsFromEnv(), log });
+  const dispatcher = startDispatcher(database, { ...dispatcherOptionsFromConfig(config), log });
   onSignals(config, logger, { workers, dispatcher, database });
   logger.info({ database: database.dialect }, 'worker started');
 }

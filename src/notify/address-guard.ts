@@ -8,11 +8,6 @@ for (const [net, bits] of [
 ] as const) BLOCKED.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) BLOCKED.addSubnet(net, bits, 'ipv6');
 
-/** Whether operators allowed webhooks to loopback and private addresses (development and tests). */
-export function privateWebhooksAllowed(env = process.env): boolean {
-  return env.TALLY_ALLOW_PRIVATE_WEBHOOKS === 'true';
-}
-
 /** Loopback, link-local, private, CGNAT, multicast or unspecified (IPv4-mapped IPv6 included). */
 export function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -42,8 +37,9 @@ function hostOf(url: URL): string {
 /**
  * Resolves the URL's host and says why it may not be used (an address that is private), or null.
  * Checked at creation; sending checks again on the very address it connects to (guardedLookup).
+ * `allowPrivate`: the operator's TALLY_ALLOW_PRIVATE_WEBHOOKS (config.allowPrivateWebhooks).
  */
-export async function addressProblem(text: string, allowPrivate = privateWebhooksAllowed()): Promise<string | null> {
+export async function addressProblem(text: string, allowPrivate: boolean): Promise<string | null> {
   if (allowPrivate) return null;
   const host = hostOf(new URL(text));
   if (isIP(host)) return isPrivateAddress(host) ? `resolves to a private address (${host})` : null;

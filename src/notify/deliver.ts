@@ -37,15 +37,19 @@ export async function dueEndpoints(db: Kysely<DB>, now: number, limit: number): 
  * Leases up to `limit` due deliveries of one endpoint and counts the attempt, in one statement.
  * PostgreSQL: FOR UPDATE SKIP LOCKED, so dispatchers on several instances never take the same row;
  * a dispatcher that dies mid-send leaves its lease to expire, and the delivery is sent again
- * (same webhook-id: at least once).
+ * (same webhook-id: at least once). `inFlight`: the caller's own sends still running, never taken
+ * again by it even when their lease ran out (a lease shorter than the per-request timeout).
  */
-export async function claimDeliveries(db: Kysely<DB>, endpointId: number, now: number, leaseMs: number, owner: string, limit: number): Promise<DeliveryRow[]> {
+export async function claimDeliveries(
+  db: Kysely<DB>, endpointId: number, now: number, leaseMs: number, owner: string, limit: number, inFlight: readonly number[] = [],
+): Promise<DeliveryRow[]> {
   const lock = dialectOf(db) === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  const mine = inFlight.length > 0 ? sql`AND id NOT IN (${sql.join(inFlight)})` : sql``;
   const result = await sql<DeliveryRow>`
     UPDATE webhook_deliveries SET lease_until = ${now + leaseMs}, lease_owner = ${owner}, attempt = attempt + 1, updated_at = ${now}
     WHERE id IN (SELECT id FROM webhook_deliveries
                  WHERE endpoint_id = ${endpointId} AND status = 'pending' AND next_attempt_at <= ${now}
-                   AND (lease_until IS NULL OR lease_until <= ${now})
+                   AND (lease_until IS NULL OR lease_until <= ${now}) ${mine}
                  ORDER BY next_attempt_at, id LIMIT ${limit} ${lock})
     RETURNING *`.execute(db);
   return result.rows;

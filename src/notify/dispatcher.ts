@@ -3,13 +3,12 @@ import type { Kysely } from 'kysely';
 import { type Committer, createCommitter } from '../db/committer.js';
 import type { Database } from '../db/database.js';
 import type { DB } from '../db/schema.js';
-import { privateWebhooksAllowed } from './address-guard.js';
 import { claimDeliveries, type DeliveryRow, dueEndpoints, eventBody, recordAttempt, signedHeaders } from './deliver.js';
 import { startDispatcherThread } from './dispatcher-threads.js';
 import { fanOut } from './fan-out.js';
-import { type Mailer, mailerFromEnv } from './mailer.js';
+import { type Mailer, type SmtpSettings, smtpMailer } from './mailer.js';
 import { prune, sendDueMail } from './mail-queue.js';
-import { postWebhook } from './send-webhook.js';
+import { postWebhook, WEBHOOK_TIMEOUT_MS } from './send-webhook.js';
 
 export type DispatcherLog = (msg: string, extra?: Record<string, unknown>) => void;
 
@@ -27,12 +26,16 @@ export interface DispatcherOptions {
   /** Deliveries in flight at once, and per endpoint. */
   concurrency?: number;
   perEndpoint?: number;
+  /** Send to loopback and private addresses too (TALLY_ALLOW_PRIVATE_WEBHOOKS; default false). */
   allowPrivate?: boolean;
-  /** null: never send mail (keep it); undefined: from SMTP_URL. */
+  /** null: never send mail (keep it); undefined: through `smtp` when given, else keep it. */
   mailer?: Mailer | null;
+  /** SMTP_URL and SMTP_FROM: plain data, so that a dispatcher thread builds its own mailer. */
+  smtp?: SmtpSettings;
   /** Where the error-report links in e-mails point. */
   baseUrl?: string;
   retentionMs?: number;
+  /** Per-request timeout of a delivery (default 10 s): no complete answer by then is a failed attempt. */
   timeoutMs?: number;
 }
 
@@ -44,14 +47,18 @@ export interface Dispatcher {
 
 const PRUNE_EVERY_MS = 60_000;
 
-export function dispatcherOptionsFromEnv(env = process.env): DispatcherOptions {
-  const num = (name: string) => (env[name] ? Number(env[name]) : undefined);
-  const days = num('OUTBOX_RETENTION_DAYS');
+/** The dispatcher's settings from the validated configuration (src/config.ts). */
+export function dispatcherOptionsFromConfig(config: {
+  smtpUrl?: string; smtpFrom: string; publicUrl: string; outboxRetentionDays: number; webhookLeaseMs: number; dispatchIdleMs: number;
+  allowPrivateWebhooks: boolean;
+}): DispatcherOptions {
   return {
-    leaseMs: num('WEBHOOK_LEASE_MS'),
-    idleMs: num('DISPATCH_IDLE_MS'),
-    baseUrl: env.TALLY_PUBLIC_URL,
-    retentionMs: days === undefined ? undefined : days * 86_400_000,
+    leaseMs: config.webhookLeaseMs,
+    idleMs: config.dispatchIdleMs,
+    baseUrl: config.publicUrl,
+    retentionMs: config.outboxRetentionDays * 86_400_000,
+    allowPrivate: config.allowPrivateWebhooks,
+    ...(config.smtpUrl ? { smtp: { url: config.smtpUrl, from: config.smtpFrom } } : {}),
   };
 }
 
@@ -66,9 +73,11 @@ export class OutboxDispatcher implements Dispatcher {
   readonly id = `dispatcher-${randomUUID().slice(0, 8)}`;
   readonly #db: Kysely<DB>;
   readonly #committer: Committer;
-  readonly #o: Required<Omit<DispatcherOptions, 'committer' | 'mailer'>>;
+  readonly #o: Required<Omit<DispatcherOptions, 'committer' | 'mailer' | 'smtp'>>;
   readonly #mailer: Mailer | undefined;
   readonly #inFlight = new Map<number, number>();
+  /** Deliveries this dispatcher is sending now: not claimed again by it, even past their lease. */
+  readonly #sending = new Set<number>();
   readonly #sends = new Set<Promise<void>>();
   #stopped = false;
   #wake: (() => void) | null = null;
@@ -80,13 +89,14 @@ export class OutboxDispatcher implements Dispatcher {
   constructor(database: Database, opts: DispatcherOptions = {}) {
     this.#db = database.db;
     this.#committer = opts.committer ?? createCommitter(database);
-    this.#mailer = opts.mailer === null ? undefined : (opts.mailer ?? mailerFromEnv());
-    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+    this.#mailer = opts.mailer === null ? undefined : (opts.mailer ?? (opts.smtp ? smtpMailer(opts.smtp) : undefined));
+    const { committer: _c, mailer: _m, smtp: _s, ...rest } = opts;
+    const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     this.#o = {
       now: Date.now, random: Math.random, log: () => undefined, idleMs: 500, leaseMs: 60_000, concurrency: 32, perEndpoint: 8,
-      allowPrivate: privateWebhooksAllowed(), baseUrl: 'http://localhost:3000', retentionMs: 7 * 86_400_000, timeoutMs: 10_000,
+      allowPrivate: false, baseUrl: 'http://localhost:3000', retentionMs: 7 * 86_400_000, timeoutMs: WEBHOOK_TIMEOUT_MS,
       ...given,
-    } as Required<Omit<DispatcherOptions, 'committer' | 'mailer'>>;
+    } as Required<Omit<DispatcherOptions, 'committer' | 'mailer' | 'smtp'>>;
   }
 
   start(): this {
@@ -156,7 +166,7 @@ export class OutboxDispatcher implements Dispatcher {
     for (const endpointId of await dueEndpoints(this.#db, now, this.#o.concurrency)) {
       const room = Math.min(free, this.#o.perEndpoint - (this.#inFlight.get(endpointId) ?? 0));
       if (room <= 0) continue;
-      const claimed = await claimDeliveries(this.#db, endpointId, now, this.#o.leaseMs, this.id, room);
+      const claimed = await claimDeliveries(this.#db, endpointId, now, this.#o.leaseMs, this.id, room, [...this.#sending]);
       for (const d of claimed) this.#track(d);
       free -= claimed.length;
       started += claimed.length;
@@ -167,10 +177,12 @@ export class OutboxDispatcher implements Dispatcher {
 
   #track(d: DeliveryRow): void {
     this.#inFlight.set(d.endpoint_id, (this.#inFlight.get(d.endpoint_id) ?? 0) + 1);
+    this.#sending.add(d.id);
     const send: Promise<void> = this.#send(d)
       .catch((err) => this.#o.log('delivery error', { deliveryId: d.id, err: String(err) }))
       .finally(() => {
         this.#sends.delete(send);
+        this.#sending.delete(d.id);
         this.#inFlight.set(d.endpoint_id, (this.#inFlight.get(d.endpoint_id) ?? 1) - 1);
         // A sender is free: look for due deliveries now (the outbox keeps its own polling pace).
         this.#wake?.();

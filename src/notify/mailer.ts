@@ -6,17 +6,25 @@ export interface Mailer {
   close(): void;
 }
 
+/** Where e-mail goes: `SMTP_URL` and `SMTP_FROM` as src/config.ts read them. */
+export interface SmtpSettings {
+  /** `smtp://user:pass@host:port` or `smtps://…`. */
+  url: string;
+  /** The sender (default `Tally <tally@localhost>`). */
+  from?: string;
+}
+
 /**
- * An SMTP mailer from SMTP_URL (`smtp://user:pass@host:port`, `smtps://…`) and SMTP_FROM, or
- * undefined without SMTP_URL: notifications are then kept and listed, not sent.
- * It can throw: Error naming SMTP_URL when the value cannot be used.
+ * An SMTP mailer (nodemailer). Without SMTP settings there is no mailer: notifications are then
+ * kept and listed, not sent.
+ *
+ * @example const mailer = smtpMailer({ url: 'smtp://127.0.0.1:2525', from: 'Tally <tally@shop.example>' })
+ * It can throw: Error naming SMTP_URL when the URL is not smtp:// or smtps:// (src/config.ts refuses it first).
  */
-export function mailerFromEnv(env = process.env): Mailer | undefined {
-  const url = env.SMTP_URL;
-  if (!url) return undefined;
-  if (!/^smtps?:\/\//.test(url)) throw new Error(`SMTP_URL must be an smtp:// or smtps:// URL (got ${url.replace(/\/\/[^@/]*@/, '//')})`);
-  const from = env.SMTP_FROM || 'Tally <tally@localhost>';
-  const transport = nodemailer.createTransport(url);
+export function smtpMailer(smtp: SmtpSettings): Mailer {
+  if (!/^smtps?:\/\//.test(smtp.url)) throw new Error('SMTP_URL must be an smtp:// or smtps:// URL');
+  const from = smtp.from || 'Tally <tally@localhost>';
+  const transport = nodemailer.createTransport(smtp.url);
   return {
     async send(to, message) {
       await transport.sendMail({ from, to, subject: message.subject, text: message.text, html: message.html });

@@ -133,6 +133,94 @@ describe('admin app in the browser', () => {
     await page.getByRole('table', { name: 'Jobs' }).getByText('completed').waitFor();
   });
 
+  it('reverses a transaction from the customer history, with a reason, and links the reversal', async () => {
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByLabel('Search', { exact: true }).fill('lovel');
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe((1000).toLocaleString('en-US'));
+    const history = page.getByRole('table', { name: 'Points history' });
+    // The newest row is the quick adjust's −250.
+    await expect.poll(() => history.getByRole('row').nth(1).textContent()).toContain('Redeemed at the counter');
+    await history.getByRole('row').nth(1).getByRole('button', { name: /^Reverse transaction/ }).click();
+    const dialog = page.getByRole('dialog', { name: /^Reverse transaction/ });
+    await dialog.getByLabel('Reason').fill('Redeemed by mistake');
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Reverse' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe((1250).toLocaleString('en-US'));
+    await expect.poll(() => history.getByRole('row').nth(1).textContent()).toContain('Redeemed by mistake');
+    expect(await history.getByRole('row').nth(1).textContent()).toMatch(/reversal.*reverses #\d+/);
+  });
+
+  it('resets every customer only after the typed phrase, then reverts that job and the balances come back', async () => {
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByRole('button', { name: 'Bulk adjust all customers' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Reset to 0').click();
+    await dialog.getByLabel('Reason (internal)').fill('Programme relaunch');
+    await dialog.getByRole('button', { name: 'Review' }).click();
+    await expect.poll(() => dialog.getByRole('list', { name: 'Dry run' }).textContent()).toContain('Customers in the selection: 6');
+    const apply = dialog.getByRole('button', { name: 'Reset 6 customers' });
+    expect(await apply.isDisabled()).toBe(true);
+    await dialog.getByLabel('Type RESET ALL CUSTOMERS to confirm').fill('reset all customers');
+    expect(await apply.isDisabled()).toBe(true);
+    await dialog.getByLabel('Type RESET ALL CUSTOMERS to confirm').fill('RESET ALL CUSTOMERS');
+    await expectAccessible();
+    await apply.click();
+    await page.getByRole('heading', { name: /Job #\d+ \(bulk/ }).waitFor();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    const balances = async () => (await server.app.inject({ method: 'GET', url: '/v1/customers?limit=50', cookies: await cookies() })).json().data.map((c: { balance: number }) => c.balance);
+    expect(await balances()).toEqual([0, 0, 0, 0, 0, 0]);
+    await page.getByRole('button', { name: 'Revert job' }).click();
+    const revert = page.getByRole('dialog', { name: /^Revert job/ });
+    await revert.getByLabel('Reason').fill('Relaunch postponed');
+    await expectAccessible();
+    await revert.getByRole('button', { name: 'Revert', exact: true }).click();
+    await page.getByRole('heading', { name: /Job #\d+ \(revert\)/ }).waitFor();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    expect((await balances()).sort((a: number, b: number) => a - b)).toEqual([40, 40, 40, 40, 40, 1250]);
+    await expectAccessible();
+  });
+
+  it('a report for a range matches the ledger: outstanding, credited and debited, by type, and its CSV', async () => {
+    const ledger = (await server.app.inject({ method: 'GET', url: '/v1/transactions?limit=500', cookies: await cookies() })).json().data as { type: string; points: number }[];
+    const sum = (rows: { points: number }[]) => rows.reduce((s, r) => s + r.points, 0);
+    const fmt = (n: number) => new Intl.NumberFormat('en-US', { signDisplay: 'exceptZero' }).format(n);
+    const settings = await server.app.inject({ method: 'PATCH', url: '/v1/settings', payload: { pointValue: 0.01 }, cookies: await cookies(), headers: { 'x-csrf-token': await csrfToken() } });
+    expect(settings.statusCode, settings.body).toBe(200);
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByRole('heading', { name: 'Reports' }).waitFor();
+    const totals = page.getByRole('list', { name: 'Totals for the range' });
+    await expect.poll(() => page.getByTestId('report-closing').textContent()).toBe(sum(ledger).toLocaleString('en-US'));
+    expect(await totals.textContent()).toContain(`Points credited${fmt(sum(ledger.filter((r) => r.points > 0)))}`);
+    expect(await totals.textContent()).toContain(`Points debited${fmt(sum(ledger.filter((r) => r.points < 0)))}`);
+    expect(await totals.textContent()).toContain('Outstanding at the start0');
+    expect(await totals.textContent()).toContain(`Liability at the end${(sum(ledger) * 0.01).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+    const resets = ledger.filter((r) => r.type === 'reset');
+    const resetRow = page.getByRole('table', { name: 'By type' }).getByRole('row', { name: /^reset/ });
+    expect(await resetRow.textContent()).toBe(`reset0${fmt(sum(resets))}${fmt(sum(resets))}`);
+    // 30 days by day, then the same range by week: fewer periods, the same end.
+    expect(await page.getByRole('table', { name: 'Report by period' }).getByRole('row').count()).toBe(31);
+    await expectAccessible();
+    await page.getByText('By week').click();
+    await expect.poll(() => page.getByRole('table', { name: 'Report by period' }).getByRole('row').count()).toBe(6);
+    expect(await page.getByTestId('report-closing').textContent()).toBe(sum(ledger).toLocaleString('en-US'));
+    const href = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    const csv = await page.evaluate((u) => fetch(u!).then((r) => r.text()), href);
+    const lines = csv.trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatch(/^periodStart,periodEnd,openingBalance,credited,debited,closingBalance,liability/);
+    expect(lines[5].split(',')[5]).toBe(String(sum(ledger)));
+  });
+
+  it('the Import screen offers the upload, the type and the mode, and passes axe', async () => {
+    await page.getByRole('link', { name: 'Import' }).click();
+    await page.getByRole('heading', { name: 'Import points' }).waitFor();
+    await page.getByRole('region', { name: 'CSV file drop zone' }).getByRole('button', { name: 'Choose a file' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Check the file' }).isDisabled()).toBe(true);
+    await expectAccessible();
+  });
+
   it('a state-changing request with the session cookie but without the CSRF token is refused with 403', async () => {
     const refused = await page.evaluate(async (id) => {
       const r = await fetch(`/v1/customers/${id}/adjustments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points: 5, reason: 'no token' }) });
@@ -328,6 +416,10 @@ describe('admin app in the browser', () => {
     }, adaId);
     expect(tierStatus).toBe(403);
   });
+
+  async function csrfToken(): Promise<string> {
+    return (await page.evaluate(() => fetch('/v1/session').then((r) => r.json()))).csrfToken as string;
+  }
 
   async function cookies(): Promise<Record<string, string>> {
     return Object.fromEntries((await page.context().cookies()).map((c) => [c.name, c.value]));

@@ -5,6 +5,7 @@ import { createCommitter, type Committer } from '../../src/db/committer.js';
 import type { Database } from '../../src/db/database.js';
 import type { Dialect } from '../../src/db/migrations/helpers.js';
 import { buildApp } from '../../src/http/app.js';
+import type { AppContext } from '../../src/http/context.js';
 import type { RunnerOptions } from '../../src/jobs/runner.js';
 import { startWorkers, type Workers } from '../../src/jobs/workers.js';
 import { createStore } from '../../src/ledger/stores.js';
@@ -32,6 +33,8 @@ export interface TestServer {
   database: Database & { url: string };
   committer: Committer;
   app: FastifyInstance;
+  /** The context the app serves with: a test may flip `allowPrivateWebhooks` (TALLY_ALLOW_PRIVATE_WEBHOOKS). */
+  context: AppContext;
   newStore(name?: string): Promise<TestStore>;
   close(): Promise<void>;
 }
@@ -66,7 +69,8 @@ export async function startServer(
   const database = await freshDatabase(dialect);
   const committer = createCommitter(database);
   const workers: Workers | undefined = opts.workers ? startWorkers(database, opts.workers) : undefined;
-  const app = await buildApp({ database, committer, workers }, { rateLimitPerMinute: opts.rateLimitPerMinute ?? 0 });
+  const context: AppContext = { database, committer, workers, allowPrivateWebhooks: false };
+  const app = await buildApp(context, { rateLimitPerMinute: opts.rateLimitPerMinute ?? 0 });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
@@ -75,6 +79,7 @@ export async function startServer(
     database,
     committer,
     app,
+    context,
     async newStore(name = 'Test store') {
       const created = await committer.run((trx) => createStore(trx, { name }));
       return {

@@ -14,7 +14,8 @@ export interface Received {
 /**
  * A local webhook receiver that verifies each request with the `standardwebhooks` package
  * (which also rejects stale timestamps) against the secrets it is given, answering 400 when none
- * verifies, `failWith` to the next `failures` requests, and 204 otherwise.
+ * verifies, `failWith` to the next `failures` requests, and 204 otherwise; the next `late`
+ * requests get their answer only after `lateMs`.
  */
 export async function startReceiver(): Promise<{
   url: string;
@@ -23,6 +24,8 @@ export async function startReceiver(): Promise<{
   failures: number;
   failWith: number;
   hang: boolean;
+  late: number;
+  lateMs: number;
   close(): Promise<void>;
 }> {
   const state = {
@@ -32,6 +35,8 @@ export async function startReceiver(): Promise<{
     failures: 0,
     failWith: 500,
     hang: false,
+    late: 0,
+    lateMs: 0,
     close: async () => undefined as void,
   };
   const server: Server = createServer((req, res) => {
@@ -52,8 +57,14 @@ export async function startReceiver(): Promise<{
       if (state.failures > 0 && verified !== null) state.failures -= 1;
       state.received.push({ id: headers['webhook-id'], headers, body, verified, status });
       if (state.hang) return; // never answers
-      res.statusCode = status;
-      res.end(status === 204 ? undefined : 'receiver says no');
+      const answer = () => {
+        res.statusCode = status;
+        res.end(status === 204 ? undefined : 'receiver says no');
+      };
+      if (state.late > 0) {
+        state.late -= 1;
+        setTimeout(answer, state.lateMs);
+      } else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,17 +1,21 @@
 import { Alert, AppShell, Burger, Button, Center, Checkbox, Container, Group, Loader, NavLink, NumberInput, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { lazy, Suspense, useState, type FormEvent } from 'react';
 import { api, ApiFailure, call, setCsrfToken } from './api/client';
 import { CustomerPage } from './CustomerPage';
 import { CustomersPage } from './CustomersPage';
 import { JobPage, JobsPage } from './JobsPage';
+import { ImportPage } from './ImportPage';
 import { QuickAdjust } from './QuickAdjust';
 import { navigate, usePath } from './router';
 import { SettingsPage } from './SettingsPage';
 import { TransactionsPage } from './TransactionsPage';
 
 type Session = { user: { id: number; email: string; name: string; role: string }; store: { id: number; name: string }; csrfToken: string };
+
+// The charts library is most of the bundle's weight: the Reports screen loads it when opened.
+const ReportsPage = lazy(() => import('./ReportsPage').then((m) => ({ default: m.ReportsPage })));
 
 async function currentSession(): Promise<Session | null> {
   const { data, response } = await api.GET('/v1/session');
@@ -135,6 +139,8 @@ const NAV: { href: string; label: string; roles?: string[] }[] = [
   { href: '/customers', label: 'Customers' },
   { href: '/transactions', label: 'Transactions' },
   { href: '/jobs', label: 'Jobs' },
+  { href: '/reports', label: 'Reports' },
+  { href: '/import', label: 'Import', roles: ['owner', 'admin'] },
   { href: '/settings', label: 'Settings', roles: ['owner', 'admin'] },
 ];
 
@@ -157,6 +163,13 @@ function Shell({ session }: { session: Session }) {
   else if ((m = path.match(/^\/jobs\/(\d+)$/))) page = <JobPage id={Number(m[1])} />;
   else if (path === '/jobs') page = <JobsPage />;
   else if (path === '/transactions') page = <TransactionsPage />;
+  else if (path === '/reports')
+    page = (
+      <Suspense fallback={<Loader aria-label="Loading the report" />}>
+        <ReportsPage />
+      </Suspense>
+    );
+  else if (path === '/import') page = <ImportPage />;
   else if (path === '/settings') page = <SettingsPage me={session.user.id} />;
   else page = <CustomersPage />;
   return (

@@ -1,5 +1,7 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
+import '@mantine/charts/styles.css';
+import '@mantine/dropzone/styles.css';
 import './app.css';
 import { Alert, createTheme, MantineProvider } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';

@@ -6,6 +6,8 @@ import * as m0003 from './0003_job_kinds.js';
 import * as m0004 from './0004_staff_sessions.js';
 import * as m0006 from './0006_webhooks_and_notifications.js';
 import * as m0007 from './0007_tiers_rewards_expiry.js';
+import * as m0008 from './0008_expiry_notices.js';
+import * as m0009 from './0009_ledger_rollup.js';
 
 /**
  * The ordered list of migrations. Never edit or rename one after it has shipped:
@@ -19,5 +21,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_staff_sessions': { up: m0004.up(dialect) },
     '0006_webhooks_and_notifications': { up: m0006.up(dialect) },
     '0007_tiers_rewards_expiry': { up: m0007.up(dialect) },
+    '0008_expiry_notices': { up: m0008.up(dialect) },
+    '0009_ledger_rollup': { up: m0009.up(dialect) },
   };
 }

@@ -123,3 +123,44 @@ export async function appendTierChangedEvents(trx: Trx, storeId: number, history
     ORDER BY h.id`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
+
+/**
+ * `customer.points_expiring`, once per customer and expiry day: `upcoming` is a relation of
+ * (customer_id, expires_on, points) — points of a customer expiring on a day (epoch ms of its
+ * start, UTC). Days already told (expiry_notices) are skipped; nothing at all is written when no
+ * enabled endpoint of the store subscribes. Payload: {customerId, externalId, email, points, expiresAt}.
+ *
+ * Needs: a transaction (the expiry run's chunk). Returns how many events it wrote.
+ */
+export async function appendExpiringEvents(trx: Trx, storeId: number, upcoming: RawBuilder<unknown>): Promise<number> {
+  const wanted = await sql<{ yes: number }>`SELECT 1 AS yes WHERE ${subscribed(storeId, 'customer.points_expiring')}`.execute(trx);
+  if (wanted.rows.length === 0) return 0;
+  const now = Date.now();
+  const told = await sql<{ customer_id: number; expires_on: number; points: number }>`
+    INSERT INTO expiry_notices (store_id, customer_id, expires_on, points, created_at)
+    SELECT CAST(${storeId} AS bigint), u.customer_id, u.expires_on, u.points, CAST(${now} AS bigint) FROM ${upcoming} u WHERE u.points > 0
+    ON CONFLICT DO NOTHING
+    RETURNING customer_id, expires_on, points`.execute(trx);
+  if (told.rows.length === 0) return 0;
+  const ids = told.rows.map((r) => Number(r.customer_id));
+  const who = await trx.selectFrom('customers').select(['id', 'external_id', 'email']).where('store_id', '=', storeId).where(inIds(trx, 'id', ids)).execute();
+  const byId = new Map(who.map((c) => [Number(c.id), c]));
+  for (let i = 0; i < told.rows.length; i += 1000) {
+    await trx
+      .insertInto('outbox')
+      .values(told.rows.slice(i, i + 1000).map((r) => ({
+        store_id: storeId,
+        event_type: 'customer.points_expiring',
+        payload: JSON.stringify({
+          customerId: Number(r.customer_id),
+          externalId: byId.get(Number(r.customer_id))?.external_id ?? null,
+          email: byId.get(Number(r.customer_id))?.email ?? null,
+          points: Number(r.points),
+          expiresAt: new Date(Number(r.expires_on)).toISOString(),
+        }),
+        created_at: now,
+      })))
+      .execute();
+  }
+  return told.rows.length;
+}

@@ -21,7 +21,7 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
   routes.post('/v1/webhooks', {
     schema: { tags, summary: 'Register an endpoint; the answer shows its signing secret (once)', headers: idempotencyHeader, body: createWebhookBody, response: { 201: webhookReply, ...commonErrors, ...postErrors } },
     handler: async (req, reply) => {
-      await checkWebhookUrl(req.body.url);
+      await checkWebhookUrl(req.body.url, ctx.allowPrivateWebhooks === true);
       return sendWrite(ctx, req, reply, 201, (trx) => createWebhook(trx, principal(req).storeId, req.body), (webhook) => ({ webhook }));
     },
   });
@@ -39,7 +39,7 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app
   routes.patch('/v1/webhooks/:id', {
     schema: { tags, summary: 'Change url, events or enabled', params: idParams, body: updateWebhookBody, response: { 200: webhookReply, ...notFound, ...commonErrors } },
     handler: async (req) => {
-      await checkWebhookUrl(req.body.url);
+      await checkWebhookUrl(req.body.url, ctx.allowPrivateWebhooks === true);
       const webhook = await ctx.committer.run((trx) => updateWebhook(trx, principal(req).storeId, req.params.id, req.body));
       return { webhook };
     },

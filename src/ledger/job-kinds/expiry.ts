@@ -5,7 +5,8 @@ import { inIds } from '../../db/queries/selection.js';
 import type { JobRow } from '../../db/schema.js';
 import { JobParamsError } from '../../domain/errors.js';
 import { appendLedgerRows, nowSql } from '../append.js';
-import { type ExpiryRule, expiredLotsSql, expiringAmountSql, inactiveSql, ruleRow, scheduleExpiryRuns } from '../expiry.js';
+import { type ExpiryRule, expiredLotsSql, expiringAmountSql, inactiveSql, ruleRow, scheduleExpiryRuns, upcomingExpirySql } from '../expiry.js';
+import { appendExpiringEvents } from '../../db/queries/outbox.js';
 import { closeLots, lotExpirySql } from '../lots.js';
 import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
 
@@ -140,6 +141,7 @@ async function expireStep(trx: Trx, job: JobRow, asOf: number, size: number): Pr
     const gone = sql<boolean>`(${lotExpirySql('l', 's')} <= ${asOf} OR l.customer_id IN (SELECT c.id FROM customers c WHERE ${customers} AND ${inactiveSql(rule, asOf)}))`;
     await closeLots(trx, job.store_id, customers, ruleRow(job.store_id, rule), gone);
   }
+  await appendExpiringEvents(trx, job.store_id, upcomingExpirySql(job.store_id, rule, asOf, customers));
   const n = await sql<{ n: number }>`SELECT count(*) AS n FROM customers c WHERE ${customers}`.execute(trx);
   const seen = Number(n.rows[0].n);
   return {
