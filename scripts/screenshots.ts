@@ -100,7 +100,8 @@ try {
   await page.getByRole('button', { name: 'Save points rules' }).click();
   await page.getByTestId('expiry-preview').waitFor();
   await shot('expiry-preview');
-  await page.getByRole('button', { name: 'Back' }).click();
+  await page.getByRole('button', { name: 'Save the new rule' }).click();
+  await page.getByTestId('expiry-preview').waitFor({ state: 'detached' });
   await page.getByRole('link', { name: 'Customers' }).click();
   await page.getByLabel('Balance to').fill('');
   await page.getByLabel('Balance from').fill('2000');
