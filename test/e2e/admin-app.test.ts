@@ -386,6 +386,29 @@ describe('admin app in the browser', () => {
     await expectAccessible();
   });
 
+  it('settings: registers a webhook (the secret shown once), shows its empty delivery log, disables and removes it', async () => {
+    // No dispatcher runs in this server: nothing is ever sent to the loopback address registered here.
+    server.context.allowPrivateWebhooks = true;
+    await page.getByRole('tab', { name: 'Webhooks' }).click();
+    await page.getByText('No webhooks yet').waitFor();
+    await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/tally');
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    expect(await page.getByTestId('webhook-secret').textContent()).toMatch(/^whsec_/);
+    await page.getByRole('table', { name: 'Webhooks' }).getByText('http://127.0.0.1:9/tally').waitFor();
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Delivery log of http://127.0.0.1:9/tally' }).click();
+    const log = page.getByRole('dialog', { name: /^Deliveries to/ });
+    await log.getByText('No deliveries yet').waitFor();
+    await page.keyboard.press('Escape');
+    await log.waitFor({ state: 'hidden' });
+    await page.getByLabel('http://127.0.0.1:9/tally enabled').click({ force: true });
+    await expect.poll(async () => (await server.app.inject({ method: 'GET', url: '/v1/webhooks', cookies: await cookies() })).json().data[0].enabled).toBe(false);
+    await page.getByRole('button', { name: 'Remove http://127.0.0.1:9/tally' }).click();
+    await page.getByRole('dialog', { name: 'Remove this webhook?' }).getByRole('button', { name: 'Remove webhook' }).click();
+    await page.getByText('No webhooks yet').waitFor();
+    server.context.allowPrivateWebhooks = false;
+  });
+
   it('an agent sees no bulk action nor Change tier (Give reward yes), and the API refuses both with 403 forbidden', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('E-mail').fill('agent@example.com');

@@ -7,11 +7,12 @@ import { fmtDate } from './format';
 import { PointsRules } from './settings/PointsRules';
 import { RewardsSettings } from './settings/RewardsSettings';
 import { TiersSettings } from './settings/TiersSettings';
+import { WebhooksSettings } from './settings/WebhooksSettings';
 
 const ROLES = ['owner', 'admin', 'agent', 'viewer'] as const;
 type Role = (typeof ROLES)[number];
 
-const TABS = ['tiers', 'rewards', 'rules', 'staff'] as const;
+const TABS = ['tiers', 'rewards', 'rules', 'webhooks', 'staff'] as const;
 type Tab = (typeof TABS)[number];
 const tabFromUrl = (): Tab => {
   const t = new URLSearchParams(window.location.search).get('tab');
@@ -19,7 +20,8 @@ const tabFromUrl = (): Tab => {
 };
 
 /**
- * Settings, one tab each: tiers, rewards, points rules (expiry, messages, point value, agent limit), and staff
+ * Settings, one tab each: tiers, rewards, points rules (expiry, messages, point value, agent limit), webhooks
+ * (endpoints and their delivery log), and staff
  * users (invite with a one-time password, change role, deactivate) with API keys (shown once, revoke).
  * The tab is kept in the URL (?tab=) so a reload or a link lands on it.
  */
@@ -40,6 +42,7 @@ export function SettingsPage({ me }: { me: number }) {
           <Tabs.Tab value="tiers">Tiers</Tabs.Tab>
           <Tabs.Tab value="rewards">Rewards</Tabs.Tab>
           <Tabs.Tab value="rules">Points rules</Tabs.Tab>
+          {editable && <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>}
           {editable && <Tabs.Tab value="staff">Staff and API keys</Tabs.Tab>}
         </Tabs.List>
         <Tabs.Panel value="tiers" pt="md">
@@ -51,6 +54,11 @@ export function SettingsPage({ me }: { me: number }) {
         <Tabs.Panel value="rules" pt="md">
           <PointsRules canEdit={editable} />
         </Tabs.Panel>
+        {editable && (
+          <Tabs.Panel value="webhooks" pt="md">
+            <WebhooksSettings />
+          </Tabs.Panel>
+        )}
         {editable && (
           <Tabs.Panel value="staff" pt="md">
             <Stack gap="xl">
