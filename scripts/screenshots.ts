@@ -16,7 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tally-shots-'));
 const database = openDatabase(`sqlite:${join(dir, 'shots.db')}`);
 await migrate(database);
 const workers = startWorkers(database, { idleMs: 50 });
-const app = await buildApp({ database, committer: createCommitter(database), workers }, { rateLimitPerMinute: 0 });
+// No dispatcher runs here, so the webhook registered below is never sent to (and its name never looked up).
+const app = await buildApp({ database, committer: createCommitter(database), workers, allowPrivateWebhooks: true }, { rateLimitPerMinute: 0 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const browser = await launchBrowser();
@@ -126,6 +127,13 @@ try {
   await shot('change-tier');
   await page.keyboard.press('Escape');
   await tierDialog.waitFor({ state: 'hidden' });
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('tab', { name: 'Webhooks' }).click();
+  await page.getByLabel('Endpoint URL').fill('https://shop.example.com/hooks/tally');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  await page.getByTestId('webhook-secret').waitFor();
+  await dismissNotices().catch(() => undefined);
+  await shot('settings-webhooks');
   await page.getByRole('link', { name: 'Transactions' }).click();
   await page.getByRole('table', { name: 'Transactions' }).waitFor();
   await shot('transactions');
