@@ -130,6 +130,9 @@ try {
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByRole('tab', { name: 'Webhooks' }).click();
   await page.getByLabel('Endpoint URL').fill('https://shop.example.com/hooks/tally');
+  await page.getByRole('textbox', { name: 'Events' }).fill('tier');
+  await page.getByRole('option', { name: 'customer.tier_changed' }).click();
+  await page.keyboard.press('Escape');
   await page.getByRole('button', { name: 'Add webhook' }).click();
   await page.getByTestId('webhook-secret').waitFor();
   await dismissNotices().catch(() => undefined);

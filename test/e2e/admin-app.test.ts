@@ -392,9 +392,13 @@ describe('admin app in the browser', () => {
     await page.getByRole('tab', { name: 'Webhooks' }).click();
     await page.getByText('No webhooks yet').waitFor();
     await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/tally');
+    await page.getByRole('textbox', { name: 'Events' }).fill('job.comp');
+    await page.getByRole('option', { name: 'job.completed' }).click();
+    await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Add webhook' }).click();
     expect(await page.getByTestId('webhook-secret').textContent()).toMatch(/^whsec_/);
     await page.getByRole('table', { name: 'Webhooks' }).getByText('http://127.0.0.1:9/tally').waitFor();
+    expect((await server.app.inject({ method: 'GET', url: '/v1/webhooks', cookies: await cookies() })).json().data[0].events).toEqual(['transaction.created', 'job.completed']);
     await expectAccessible();
     await page.getByRole('button', { name: 'Delivery log of http://127.0.0.1:9/tally' }).click();
     const log = page.getByRole('dialog', { name: /^Deliveries to/ });

@@ -105,7 +105,7 @@ export function WebhooksSettings() {
       >
         <Group align="flex-end" wrap="wrap">
           <TextInput label="Endpoint URL" type="url" required placeholder="https://example.com/tally" value={url} onChange={(e) => setUrl(e.currentTarget.value)} w={320} />
-          <MultiSelect label="Events" required data={EVENTS} value={events} onChange={setEvents} w={360} />
+          <MultiSelect label="Events" required searchable data={EVENTS} value={events} onChange={setEvents} w={360} />
           <Button type="submit" loading={create.isPending} disabled={events.length === 0}>
             Add webhook
           </Button>
