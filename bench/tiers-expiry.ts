@@ -51,7 +51,7 @@ async function one(dialect: Dialect, customers: number, log: (s: string) => void
         { name: 'Gold', threshold: 3_000, entryReward: { points: 150 } },
         { name: 'Platinum', threshold: 6_000, entryReward: { points: 300 } },
       ], SYSTEM_ACTOR);
-      await changeSettings(trx, rich.store.id, { expiry: { mode: 'per_credit', days: 365 } }, { replace: false, dryRun: false });
+      await changeSettings(trx, rich.store.id, { expiry: { mode: 'per_credit', days: 365 } }, { replace: false });
     });
     for (const s of [plain, rich]) {
       log(`${dialect}: seeding ${customers} customers in store ${s.store.name}`);

@@ -77,6 +77,12 @@ const SCHEMA = {
       default: 500,
       description: 'milliseconds, 1–60000: how long an idle dispatcher waits before looking at the outbox again',
     },
+    IMPORT_MAX_BYTES: {
+      type: 'integer',
+      minimum: 1,
+      default: 500 * 1024 * 1024,
+      description: 'bytes, ≥ 1: the largest import upload accepted (default 500 MB)',
+    },
     SHUTDOWN_TIMEOUT_MS: {
       type: 'integer',
       minimum: 100,
@@ -114,6 +120,8 @@ export interface Config {
   outboxRetentionDays: number;
   webhookLeaseMs: number;
   dispatchIdleMs: number;
+  /** The largest import upload, in bytes. */
+  importMaxBytes: number;
 }
 
 /** A configuration value that cannot be used: names the variable and what it allows, never the value. */
@@ -179,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboxRetentionDays: raw.OUTBOX_RETENTION_DAYS as number,
     webhookLeaseMs: raw.WEBHOOK_LEASE_MS as number,
     dispatchIdleMs: raw.DISPATCH_IDLE_MS as number,
+    importMaxBytes: raw.IMPORT_MAX_BYTES as number,
   };
 }
 

@@ -138,6 +138,19 @@ for (const dialect of DIALECTS) {
       expect((await verifyLedger(database.db)).violations).toEqual([]);
     });
 
+    it('runs an expiry now with tally expire, once: the sample customers inactive for over 400 days lose their points', async () => {
+      await sql`UPDATE stores SET expiry_mode = 'inactivity', expiry_days = 400 WHERE id = 1`.execute(database.db);
+      const first = await tally(fresh.url, 'expire', '--store', '1', '--json');
+      expect(first.code, first.stderr).toBe(0);
+      const { job } = JSON.parse(first.stdout);
+      expect(job).toMatchObject({ kind: 'expiry', status: 'completed' });
+      expect(job.totalPoints).toBeLessThan(0);
+      const again = JSON.parse((await tally(fresh.url, 'expire', '--store', '1', '--json')).stdout);
+      expect(again.job.totalPoints).toBe(0);
+      expect((await verifyLedger(database.db)).violations).toEqual([]);
+      await sql`UPDATE stores SET expiry_mode = 'none', expiry_days = NULL WHERE id = 1`.execute(database.db);
+    });
+
     it('rejects bad arguments with a message and a non-zero exit, writing nothing', async () => {
       const bad = await tally(fresh.url, 'seed', '--store', 'x', '--customers', '10');
       expect(bad.code).not.toBe(0);

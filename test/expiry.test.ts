@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createCommitter } from '../src/db/committer.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { DAY_MS, queueExpiry } from '../src/ledger/expiry.js';
-import { changeSettings } from '../src/ledger/settings.js';
+import { previewSettings } from '../src/ledger/settings.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
 import { type TestServer, type TestStore, useServer, waitForJob } from './support/server.js';
@@ -63,9 +63,7 @@ for (const dialect of DIALECTS) {
       const a = await aCustomer(store, { balance: 400 });
       await aCustomer(store, { balance: 50 });
       const now = Date.now();
-      const preview = await server.committer.run((trx) =>
-        changeSettings(trx, store.id, { expiry: { mode: 'per_credit', days: 30 } }, { replace: false, dryRun: true, now: now + 31 * DAY_MS }),
-      );
+      const preview = await previewSettings(server.database.db, store.id, { expiry: { mode: 'per_credit', days: 30 } }, { replace: false, now: now + 31 * DAY_MS });
       expect(preview).toEqual({ preview: { customers: 2, points: 450 } });
       // The dry run over HTTP changes nothing and (as of now) would expire nothing.
       const dry = await store.api('PATCH', '/v1/settings?dryRun=true', { expiry: { mode: 'per_credit', days: 30 } });

@@ -11,7 +11,7 @@ async function* chunks(data: Buffer | string, size = 7): AsyncGenerator<Buffer> 
 }
 
 async function read(data: Buffer | string, type: ImportType = 'add', size?: number) {
-  const all: ParsedBatch = { rows: [], errors: [], line: 0 };
+  const all: ParsedBatch = { rows: [], errors: [], line: 0, columns: {} };
   for await (const b of parseImport(chunks(data, size), type)) {
     all.rows.push(...b.rows);
     all.errors.push(...b.errors);

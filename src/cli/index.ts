@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
 import { DomainError } from '../domain/errors.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { runWorkers, serve } from '../main/serve.js';
 import { seedCustomers } from '../ledger/seed.js';
 import { createStore } from '../ledger/stores.js';
@@ -14,6 +14,7 @@ import { queueExpiry } from '../ledger/expiry.js';
 import { getJob } from '../ledger/jobs.js';
 import { JobRunner } from '../jobs/runner.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { progressReporter } from './progress.js';
 import { watchJob } from './watch.js';
 
@@ -26,11 +27,11 @@ function int(name: string, min = 0) {
 }
 
 /** Opens the database named by DATABASE_URL (migrating it), runs fn, closes it. */
-async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>>, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const database = await connect(config.databaseUrl, { poolSize: config.pgPoolSize });
   try {
-    return await fn(database);
+    return await fn(database, config);
   } finally {
     await database.close();
   }
@@ -201,6 +202,7 @@ export function program(): Command {
     });
 
   exportCommand(cli, withDatabase);
+  importCommand(cli, withDatabase);
   return cli;
 }
 

@@ -203,6 +203,8 @@ export interface TransactionsTable {
   reference: string | null;
   idempotency_key: string | null;
   created_at: number;
+  /** The file line an import job's row came from (null for every other row). */
+  job_line: number | null;
 }
 
 export interface IdempotencyKeysTable {
@@ -268,6 +270,33 @@ export interface JobErrorsTable {
   code: string;
   message: string;
   created_at: number;
+}
+
+/** An import upload's rows while they are validated and applied (see migration 0005). */
+export interface ImportRowsTable {
+  id: Generated<number>;
+  job_id: number;
+  store_id: number;
+  line: number;
+  ref_id: number | null;
+  external_id: string | null;
+  email: string | null;
+  customer_id: number | null;
+  points: number;
+  tier_points: number | null;
+  type: string | null;
+  reason: string | null;
+  customer_message: string | null;
+  reference: string | null;
+  at: number | null;
+  last_activity_at: number | null;
+  first_name: string | null;
+  last_name: string | null;
+  error: string | null;
+  seq: number | null;
+  leader: number | null;
+  since: number | null;
+  email_ok: number | null;
 }
 
 export interface OutboxTable {
@@ -339,6 +368,7 @@ export interface DB {
   job_targets: JobTargetsTable;
   job_errors: JobErrorsTable;
   job_inputs: JobInputsTable;
+  import_rows: ImportRowsTable;
   outbox: OutboxTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;

@@ -258,3 +258,22 @@ export class ImportFileError extends DomainError {
     return this.line === undefined ? undefined : { line: this.line };
   }
 }
+
+/** An upload over the configured size (IMPORT_MAX_BYTES): refused whole, nothing applied. */
+export class UploadTooLargeError extends DomainError {
+  readonly code = 'payload_too_large';
+  constructor(readonly maxBytes: number) {
+    super(`The upload is larger than ${maxBytes} bytes, the most this server accepts`);
+  }
+  override details() {
+    return { maxBytes: this.maxBytes };
+  }
+}
+
+/** An upload that broke off before its end (the client went away): nothing of it is applied. */
+export class UploadInterruptedError extends DomainError {
+  readonly code = 'upload_interrupted';
+  constructor() {
+    super('The upload ended before the file did; nothing was imported');
+  }
+}

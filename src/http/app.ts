@@ -43,6 +43,8 @@ export interface AppOptions {
   redis?: Redis;
   /** Namespace of the counters in Redis (default `tally:rl:`). */
   redisPrefix?: string;
+  /** The largest import upload in bytes (IMPORT_MAX_BYTES; default 500 MB). */
+  importMaxBytes?: number;
 }
 
 declare module 'fastify' {
@@ -160,7 +162,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions = {}): Promise<
     await v1.register(customerRoutes, { ctx });
     await v1.register(transactionRoutes, { ctx });
     await v1.register(reportRoutes, { ctx });
-    await v1.register(importRoutes, { ctx });
+    await v1.register(importRoutes, { ctx, maxBytes: opts.importMaxBytes ?? 500 * 1024 * 1024 });
     await v1.register(jobRoutes, { ctx, streams });
     await v1.register(webhookRoutes, { ctx });
     await v1.register(notificationRoutes, { ctx });

@@ -26,6 +26,7 @@ export const STATUS_BY_CODE = {
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
+  upload_interrupted: 400,
   validation_error: 422,
   invalid_csv: 422,
   insufficient_points: 422,

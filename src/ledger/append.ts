@@ -10,7 +10,7 @@ import { toTransaction } from '../db/queries/transactions.js';
 import { prepared, PREPARED_SQL } from '../db/prepared.js';
 import type { TransactionRow } from '../db/schema.js';
 import { PG_COMPILER } from '../db/pg-compiler.js';
-import { lotExpirySql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
+import { consumeSql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
 import { moveTiers } from './tier-moves.js';
 import { rollupCte, rollupOnePg, rollupRow, rollupRows } from './rollup.js';
 
@@ -48,6 +48,7 @@ const LEDGER_COLUMNS = {
   reference: 'text',
   idempotency_key: 'text',
   created_at: 'bigint',
+  job_line: 'bigint',
 } as const satisfies Record<keyof LedgerRow, string>;
 const COLUMNS = Object.keys(LEDGER_COLUMNS) as (keyof LedgerRow)[];
 
@@ -81,14 +82,15 @@ export interface RowFields {
 const PG_BOUND = COLUMNS.filter((c) => c !== 'created_at');
 const PG_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 const EXPIRES = `$${PG_BOUND.length + 6}::bigint`;
+/** SQL text of a builder whose values are all raw `$n` placeholders of APPEND_ONE_PG. */
+const pg = (q: RawBuilder<unknown>) => q.compile(PG_COMPILER).sql;
 /** The bound parameter of a ledger column in APPEND_ONE_PG, typed. */
 const bound = (c: (typeof PG_BOUND)[number]) => `$${PG_BOUND.indexOf(c) + 6}::${LEDGER_COLUMNS[c]}`;
 const APPEND_ONE_PG = `WITH applied AS (
   UPDATE customers SET balance = balance + $1, lifetime_points = lifetime_points + $2,
                        last_activity_at = CASE WHEN $3::boolean THEN ${PG_NOW} ELSE last_activity_at END
   WHERE store_id = $4 AND id = $5 AND balance + $1 >= 0
-  RETURNING id, tier_manual, (SELECT t.id FROM tiers t WHERE t.store_id = $4 AND t.retired_at IS NULL AND t.threshold <= customers.lifetime_points
-                              ORDER BY t.threshold DESC, t.id DESC LIMIT 1) AS target),
+  RETURNING id, tier_manual, ${pg(tierForSql(sql.raw('$4'), sql.raw('customers.lifetime_points')))} AS target),
 ins AS (
   INSERT INTO transactions (${[...PG_BOUND, 'created_at'].join(', ')})
   SELECT ${PG_BOUND.map((c, i) => `$${i + 6}::${LEDGER_COLUMNS[c]}`).join(', ')}, ${PG_NOW}
@@ -96,14 +98,7 @@ ins AS (
 lot AS (
   INSERT INTO point_lots (store_id, customer_id, transaction_id, points, remaining, expires_at, created_at)
   SELECT $4, $5, ins.id, $1, $1, ${EXPIRES}, ins.created_at FROM ins WHERE $1 > 0),
-con AS (
-  UPDATE point_lots AS p SET remaining = o.left_over
-  FROM (SELECT l.id, sum(l.remaining) OVER w - l.remaining AS before_this,
-               CASE WHEN sum(l.remaining) OVER w > -$1 THEN sum(l.remaining) OVER w + $1 ELSE 0 END AS left_over
-        FROM point_lots l JOIN stores s ON s.id = l.store_id
-        WHERE l.store_id = $4 AND l.customer_id = $5 AND l.remaining > 0 AND $1 < 0 AND EXISTS (SELECT 1 FROM applied)
-        WINDOW w AS (ORDER BY ${lotExpirySql().compile(PG_COMPILER).sql} NULLS LAST, l.id ROWS UNBOUNDED PRECEDING)) o
-  WHERE p.id = o.id AND o.before_this < -$1),
+con AS (${pg(consumeSql(sql.raw('$4'), sql.raw('(SELECT $5::bigint AS customer_id, -$1::bigint AS need FROM applied WHERE $1 < 0)')))}),
 ${rollupOnePg({ store: '$4', points: '$1', type: bound('type'), actorType: bound('actor_type'), actorId: bound('actor_id'), actorName: bound('actor_name') })}
 SELECT ins.id, ins.created_at, applied.tier_manual, applied.target FROM ins, applied`;
 PREPARED_SQL.add(APPEND_ONE_PG);
@@ -168,6 +163,7 @@ export async function appendLedgerRow(
     reference: fields.reference ?? null,
     idempotency_key: fields.idempotencyKey ?? null,
     created_at: Date.now(),
+    job_line: null,
   };
   let written: TransactionRow | undefined;
   let tier: { tier_manual: number; target: number | null } | undefined;
@@ -223,6 +219,13 @@ export interface RowSet {
   /** Which source rows become ledger rows: the rule's guard (see src/domain/balance-sql.ts). */
   where: RawBuilder<boolean>;
   row: LedgerRowSql;
+  /** The order rows are inserted in (ids follow it): an import gives a customer several rows, in time order. */
+  orderBy?: RawBuilder<unknown>;
+  /**
+   * false: tier moves these rows cause record the entries but grant no entry reward — an imported
+   * history brings the other app's own reward rows (default true).
+   */
+  entryRewards?: boolean;
   /** Source rows the rule refuses, reported in the job's error report instead (never clamped). */
   skipped?: { jobId: number; where: RawBuilder<boolean>; code: RawBuilder<string>; message: RawBuilder<string> };
 }
@@ -257,7 +260,7 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     ? sql`SELECT ${set.skipped.jobId}, c.store_id, c.id, ${set.skipped.code}, ${set.skipped.message}, ${cast(set.row.created_at, 'bigint')}
           FROM c ${join} WHERE ${set.skipped.where}`
     : undefined;
-  const insertRows = sql`INSERT INTO transactions (${sql.raw(COLUMNS.join(', '))}) SELECT ${values} FROM c ${join} WHERE ${set.where}`;
+  const insertRows = sql`INSERT INTO transactions (${sql.raw(COLUMNS.join(', '))}) SELECT ${values} FROM c ${join} WHERE ${set.where}${set.orderBy ? sql` ORDER BY ${set.orderBy}` : sql``}`;
   const perCustomer = (from: RawBuilder<unknown>) => sql`
     SELECT customer_id, sum(points) AS p, sum(tier_points) AS tp, count(*) AS n,
            max(CASE WHEN type IN (${ACTIVITY_SQL}) THEN created_at END) AS act
@@ -337,7 +340,8 @@ async function tierEffects(trx: Trx, set: RowSet): Promise<void> {
   const actor: Actor = typeof set.row.actor_type === 'string' && typeof set.row.actor_name === 'string'
     ? { type: set.row.actor_type as Actor['type'], id: typeof set.row.actor_id === 'number' ? set.row.actor_id : null, name: set.row.actor_name }
     : SYSTEM_ACTOR;
-  await moveTiers(trx, set.storeId, set.customers, { actor, jobId: typeof set.row.job_id === 'number' ? set.row.job_id : null });
+  const jobId = typeof set.row.job_id === 'number' ? set.row.job_id : null;
+  await moveTiers(trx, set.storeId, set.customers, { actor, jobId, grantRewards: set.entryRewards ?? true });
 }
 
 /** transaction.batch events for a job's rows just written (ids first…last), when some endpoint subscribes. */

@@ -1,10 +1,9 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Trx } from '../db/committer.js';
-import { insertJob, toJob } from '../db/queries/jobs.js';
+import { insertStoreJob, toJob } from '../db/queries/jobs.js';
 import type { DB } from '../db/schema.js';
 import type { Job } from '../domain/jobs.js';
 import { type Actor, SYSTEM_ACTOR } from '../domain/types.js';
-import { isUniqueViolation } from '../db/errors.js';
 import { encodeParams } from './job-kinds/index.js';
 import { expiryKind } from './job-kinds/expiry.js';
 import { lotExpirySql } from './lots.js';
@@ -102,27 +101,11 @@ export async function expiryPreview(db: Kysely<DB>, storeId: number, rule: Expir
 export async function queueExpiry(trx: Trx, storeId: number, actor: Actor = SYSTEM_ACTOR, asOf: number | null = null): Promise<Job> {
   const live = await liveExpiry(trx, storeId);
   if (live) return toJob(live);
-  const max = await sql<{ id: number | null }>`SELECT max(id) AS id FROM customers WHERE store_id = ${storeId}`.execute(trx);
-  try {
-    const job = await insertJob(trx, {
-      store_id: storeId,
-      kind: expiryKind.kind,
-      status: 'queued',
-      params: encodeParams(expiryKind, { asOf }),
-      actor_type: actor.type,
-      actor_id: actor.id,
-      actor_name: actor.name,
-      snapshot_max_id: Number(max.rows[0].id ?? 0),
-      reverts_job_id: null,
-      state: null,
-      created_at: Date.now(),
-    });
-    return toJob(job);
-  } catch (err) {
-    const other = isUniqueViolation(err) ? await liveExpiry(trx, storeId) : undefined;
-    if (other) return toJob(other);
-    throw err;
-  }
+  const job = await insertStoreJob(trx, storeId, { kind: expiryKind.kind, params: encodeParams(expiryKind, { asOf }), actor }, { unlessLive: true });
+  // A run queued meanwhile by another instance (the unique index on live runs refused this one).
+  const queued = job ?? (await liveExpiry(trx, storeId));
+  if (!queued) throw new Error(`no expiry run could be queued for store ${storeId}`);
+  return toJob(queued);
 }
 
 async function liveExpiry(trx: Trx, storeId: number) {

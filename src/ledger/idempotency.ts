@@ -101,7 +101,7 @@ export function peekStored(trx: Trx, req: { storeId: number; key: string; hash: 
   return findStored(trx, req);
 }
 
-async function insertStored(trx: Trx, req: { storeId: number; key: string; hash: string; status: number }, body: unknown): Promise<void> {
+export async function insertStored(trx: Trx, req: { storeId: number; key: string; hash: string; status: number }, body: unknown): Promise<void> {
   await trx
     .insertInto('idempotency_keys')
     .values({

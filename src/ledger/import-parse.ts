@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvError, parse } from 'csv-parse';
 import { ImportFileError } from '../domain/errors.js';
-import { type ColumnMap, mapHeaders } from '../domain/import/headers.js';
+import { type ColumnMap, type ImportField, mapHeaders } from '../domain/import/headers.js';
 import { checkRecord, type ImportRow, type ImportType, missingColumns, type RowError } from '../domain/import/rows.js';
 import { SNIFF_BYTES, sniff } from '../domain/import/sniff.js';
 
@@ -17,6 +17,8 @@ export interface ParsedBatch {
   errors: RowError[];
   /** The last line number read so far (header = 1). */
   line: number;
+  /** The file's own header for each field it has (error messages name the column as the file does). */
+  columns: Partial<Record<ImportField, string>>;
 }
 
 /**
@@ -86,7 +88,8 @@ export async function* parseImport(source: AsyncIterable<Uint8Array | string>, t
 async function* records(parser: AsyncIterable<string[]>, type: ImportType): AsyncGenerator<ParsedBatch> {
   let line = 0;
   let map: ColumnMap | undefined;
-  let batch: ParsedBatch = { rows: [], errors: [], line: 0 };
+  let columns: ParsedBatch['columns'] = {};
+  let batch: ParsedBatch = { rows: [], errors: [], line: 0, columns };
   for await (const record of parser) {
     line++;
     if (record.length > MAX_COLUMNS) throw new ImportFileError(`Line ${line} has ${record.length} columns; at most ${MAX_COLUMNS} are read`, line);
@@ -96,6 +99,8 @@ async function* records(parser: AsyncIterable<string[]>, type: ImportType): Asyn
       if (missing.length > 0) {
         throw new ImportFileError(`The header row (line 1) has no ${missing.join(', no ')} column for a ${type} import`, 1);
       }
+      columns = Object.fromEntries(Object.entries(map).map(([field, at]) => [field, at.header]));
+      batch.columns = columns;
       continue;
     }
     if (record.every((v) => v.trim() === '')) continue;
@@ -104,7 +109,7 @@ async function* records(parser: AsyncIterable<string[]>, type: ImportType): Asyn
     else batch.errors.push(...checked.errors);
     if (batch.rows.length + batch.errors.length >= BATCH_ROWS) {
       yield { ...batch, line };
-      batch = { rows: [], errors: [], line };
+      batch = { rows: [], errors: [], line, columns };
     }
   }
   if (map === undefined) throw new ImportFileError('The file is empty; it needs a header row and at least one record');

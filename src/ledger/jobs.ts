@@ -4,7 +4,7 @@ import { JobStateError, NotFoundError } from '../domain/errors.js';
 import { FINAL_STATUSES, type Job, type JobStatus, type RevertPlan } from '../domain/jobs.js';
 import type { Actor, Page, PageRequest } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, validReason } from '../domain/validation.js';
-import { findJob, insertJob, toJob } from '../db/queries/jobs.js';
+import { findJob, insertJob, toJob, UPLOADING } from '../db/queries/jobs.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { DB, JobRow } from '../db/schema.js';
 import { pageOf } from './paging.js';
@@ -23,7 +23,7 @@ export async function getJob(db: Kysely<DB>, storeId: number, id: number): Promi
 }
 
 export async function listJobs(db: Kysely<DB>, storeId: number, page: PageRequest): Promise<Page<Job>> {
-  let q = db.selectFrom('jobs').selectAll().where('store_id', '=', storeId);
+  let q = db.selectFrom('jobs').selectAll().where('store_id', '=', storeId).where('status', '<>', UPLOADING);
   if (page.beforeId !== undefined) q = q.where('id', '<', page.beforeId);
   const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
   return pageOf(rows.map(toJob), page.limit);

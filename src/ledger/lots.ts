@@ -28,18 +28,19 @@ export function lotExpirySql(l = 'l', s = 's'): RawBuilder<number | null> {
 
 /**
  * Consumes `need.need` points of each customer `need.customer_id` from their open lots in order.
- * `need` is a subquery of (customer_id, need) for one store.
+ * `need` is a subquery of (customer_id, need) for one store. It drives the join (CROSS JOIN fixes
+ * SQLite's join order): the window runs over those customers' lots only, never the store's.
  */
-function consumeSql(storeId: RawBuilder<number> | number, need: RawBuilder<unknown>): RawBuilder<unknown> {
+export function consumeSql(storeId: RawBuilder<number> | number, need: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`
     UPDATE point_lots AS p SET remaining = o.left_over
     FROM (
       SELECT l.id, n.need, sum(l.remaining) OVER w - l.remaining AS before_this,
              CASE WHEN sum(l.remaining) OVER w > n.need THEN sum(l.remaining) OVER w - n.need ELSE 0 END AS left_over
-      FROM point_lots l
-      JOIN ${need} n ON n.customer_id = l.customer_id
+      FROM ${need} n
+      CROSS JOIN point_lots l
       JOIN stores s ON s.id = l.store_id
-      WHERE l.store_id = ${storeId} AND l.remaining > 0
+      WHERE l.store_id = ${storeId} AND l.customer_id = n.customer_id AND l.remaining > 0
       WINDOW w AS (PARTITION BY l.customer_id ORDER BY ${lotExpirySql()} NULLS LAST, l.id ROWS UNBOUNDED PRECEDING)
     ) o
     WHERE p.id = o.id AND o.before_this < o.need`;

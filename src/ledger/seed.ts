@@ -78,6 +78,7 @@ export async function seedCustomers(
           reference: null,
           idempotency_key: null,
           created_at: now,
+          job_line: null,
         },
       });
       return appended.rows;

@@ -45,27 +45,35 @@ export async function getSettings(db: Kysely<DB>, storeId: number): Promise<Sett
 }
 
 /**
- * Replaces (`replace: true`, PUT) or changes (PATCH) the store's settings. With `dryRun` nothing
- * changes and the answer is what the first expiry run under the new settings would expire now
- * — a change of the expiry rule takes effect at the next run, so the preview is the way to see
- * what it would take before saving it.
+ * Replaces (`replace: true`, PUT) or changes (PATCH) the store's settings. A change of the expiry
+ * rule takes effect at the next expiry run; previewSettings tells what that run would take.
  *
  * Needs: a transaction. It can throw: ValidationError, NotFoundError.
  */
-export async function changeSettings(
-  trx: Trx,
-  storeId: number,
-  input: SettingsInput,
-  opts: { replace: boolean; dryRun: boolean; now?: number },
-): Promise<{ settings: Settings } | { preview: { customers: number; points: number } }> {
-  const current = await getSettings(trx, storeId);
-  const next = validSettings({ ...(opts.replace ? NONE : current), ...input });
-  if (opts.dryRun) return { preview: await expiryPreview(trx, storeId, next.expiry, opts.now ?? Date.now()) };
+export async function changeSettings(trx: Trx, storeId: number, input: SettingsInput, opts: { replace: boolean }): Promise<{ settings: Settings }> {
+  const next = validSettings({ ...(opts.replace ? NONE : await getSettings(trx, storeId)), ...input });
   const { expiry, ...rest } = next;
   const row = await trx.selectFrom('stores').select('settings').where('id', '=', storeId).executeTakeFirstOrThrow();
   const json = { ...(JSON.parse(row.settings) as Record<string, unknown>), ...rest };
   await trx.updateTable('stores').set({ settings: JSON.stringify(json), expiry_mode: expiry.mode, expiry_days: expiry.days }).where('id', '=', storeId).execute();
   return { settings: next };
+}
+
+/**
+ * What the first expiry run under the settings `input` would expire at `now` (default now),
+ * changing nothing: a scan of the store's customers and lots, so it takes a read handle (the
+ * reader threads on SQLite), never the write lock.
+ *
+ * It can throw: ValidationError, NotFoundError.
+ */
+export async function previewSettings(
+  db: Kysely<DB>,
+  storeId: number,
+  input: SettingsInput,
+  opts: { replace: boolean; now?: number },
+): Promise<{ preview: { customers: number; points: number } }> {
+  const next = validSettings({ ...(opts.replace ? NONE : await getSettings(db, storeId)), ...input });
+  return { preview: await expiryPreview(db, storeId, next.expiry, opts.now ?? Date.now()) };
 }
 
 function validSettings(s: Settings | (Omit<Settings, 'expiry'> & { expiry: { mode: ExpiryMode; days?: number | null } })): Settings {

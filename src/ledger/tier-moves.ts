@@ -24,6 +24,8 @@ export interface TierCause {
   manual?: { reason: string; tierId: number | null };
   /** Why an automatic move happened, when there is more to say than "points" (e.g. a manual tier cleared). */
   reason?: string;
+  /** false: first entries are recorded (so none grants later) but rewarded with nothing (an imported history). */
+  grantRewards?: boolean;
 }
 
 /**
@@ -61,7 +63,8 @@ export async function moveTiers(trx: Trx, storeId: number, customers: RawBuilder
     FROM tier_history h WHERE ${moves} AND u.id = h.customer_id`.execute(trx);
   await sql`INSERT INTO tier_entries (store_id, customer_id, tier_id, reward_pending, created_at)
     SELECT h.store_id, h.customer_id, h.to_tier_id,
-           CASE WHEN coalesce(t.entry_reward_points, 0) > 0 OR t.entry_reward_id IS NOT NULL THEN 1 ELSE 0 END, h.created_at
+           CASE WHEN ${cause.grantRewards === false ? sql`1 = 0` : sql`1 = 1`} AND (coalesce(t.entry_reward_points, 0) > 0 OR t.entry_reward_id IS NOT NULL)
+                THEN 1 ELSE 0 END, h.created_at
     FROM tier_history h JOIN tiers t ON t.id = h.to_tier_id WHERE ${moves}
     ON CONFLICT DO NOTHING`.execute(trx);
   await grantEntryRewards(trx, storeId, movers);
@@ -100,6 +103,7 @@ async function grantEntryRewards(trx: Trx, storeId: number, movers: number[]): P
       reference: null,
       idempotency_key: null,
       created_at: nowSql(trx),
+      job_line: null,
     },
   });
   const coupons = await sql<{ customer_id: number; reward_id: number }>`

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Trx } from '../db/committer.js';
-import { insertJob, toJob } from '../db/queries/jobs.js';
+import { insertStoreJob, toJob } from '../db/queries/jobs.js';
 import { lockCustomer, toCustomer } from '../db/queries/customers.js';
 import type { DB } from '../db/schema.js';
 import { iso } from '../db/time.js';
@@ -108,20 +108,8 @@ function validTiers(input: TierInput[]): TierInput[] {
 }
 
 async function queueTierEvaluation(trx: Trx, storeId: number, actor: Actor): Promise<Job> {
-  const max = await sql<{ id: number | null }>`SELECT max(id) AS id FROM customers WHERE store_id = ${storeId}`.execute(trx);
-  const job = await insertJob(trx, {
-    store_id: storeId,
-    kind: tierEvaluationKind.kind,
-    status: 'queued',
-    params: encodeParams(tierEvaluationKind, {}),
-    actor_type: actor.type,
-    actor_id: actor.id,
-    actor_name: actor.name,
-    snapshot_max_id: Number(max.rows[0].id ?? 0),
-    reverts_job_id: null,
-    state: null,
-    created_at: Date.now(),
-  });
+  const job = await insertStoreJob(trx, storeId, { kind: tierEvaluationKind.kind, params: encodeParams(tierEvaluationKind, {}), actor });
+  if (!job) throw new Error('the tier evaluation job was not queued');
   return toJob(job);
 }
 

@@ -22,7 +22,7 @@ const LIMIT = 100;
 /**
  * Checks the ledger invariants of a store (or every store): balance = Σ points and
  * lifetime = Σ tier_points per customer; each row's balance_after is the running sum and never
- * negative; a customer at most once per job; rows in the customer's own store; a reversal mirrors
+ * negative; a customer at most once per job (an import job: a file line at most once); rows in the customer's own store; a reversal mirrors
  * the row it reverses; what is left of the customer's point lots sums to the balance; the cached
  * pending points sum the pending credits; the reports' quarter-hour sums equal the ledger's. Read-only.
  */
@@ -77,8 +77,11 @@ async function verifyStore(db: Kysely<DB>, storeId: number): Promise<Violation[]
     });
   }
   const dupes = await sql<{ job_id: number; customer_id: number }>`
-    SELECT job_id, customer_id FROM transactions WHERE store_id = ${storeId} AND job_id IS NOT NULL
-    GROUP BY job_id, customer_id HAVING count(*) > 1 LIMIT ${LIMIT}`.execute(db);
+    SELECT job_id, customer_id FROM transactions WHERE store_id = ${storeId} AND job_id IS NOT NULL AND job_line IS NULL
+    GROUP BY job_id, customer_id HAVING count(*) > 1
+    UNION ALL
+    SELECT job_id, min(customer_id) FROM transactions WHERE store_id = ${storeId} AND job_line IS NOT NULL
+    GROUP BY job_id, job_line HAVING count(*) > 1 LIMIT ${LIMIT}`.execute(db);
   for (const r of dupes.rows) {
     out.push({ check: 'job_customer_once', storeId, customerId: r.customer_id, message: `job ${r.job_id} wrote more than one row` });
   }

@@ -66,7 +66,7 @@ export async function serve(config: Config, opts: ServeOptions = {}): Promise<Fa
   redis?.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
   const app = await buildApp(
     { database, committer: createCommitter(database), workers, dispatcher, allowPrivateWebhooks: config.allowPrivateWebhooks },
-    { logger, rateLimitPerMinute: config.rateLimitPerMinute, redis },
+    { logger, rateLimitPerMinute: config.rateLimitPerMinute, redis, importMaxBytes: config.importMaxBytes },
   );
   onSignals(config, logger, { app, workers, dispatcher, database, redis });
   await app.listen({ port: config.port, host: config.host });

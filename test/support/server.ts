@@ -64,13 +64,13 @@ export async function request<T = any>(
  */
 export async function startServer(
   dialect: Dialect,
-  opts: { rateLimitPerMinute?: number; workers?: RunnerOptions } = {},
+  opts: { rateLimitPerMinute?: number; workers?: RunnerOptions; importMaxBytes?: number } = {},
 ): Promise<TestServer> {
   const database = await freshDatabase(dialect);
   const committer = createCommitter(database);
   const workers: Workers | undefined = opts.workers ? startWorkers(database, opts.workers) : undefined;
   const context: AppContext = { database, committer, workers, allowPrivateWebhooks: false };
-  const app = await buildApp(context, { rateLimitPerMinute: opts.rateLimitPerMinute ?? 0 });
+  const app = await buildApp(context, { rateLimitPerMinute: opts.rateLimitPerMinute ?? 0, importMaxBytes: opts.importMaxBytes });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

@@ -37,8 +37,42 @@ export async function insertJob(trx: Kysely<DB>, row: Insertable<JobsTable>): Pr
   return trx.insertInto('jobs').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * Queues a job over a store's customers (tier evaluation, expiry): its snapshot is the store's
+ * highest customer id now. With `unlessLive`, a unique index on live jobs (expiry: one per store)
+ * may refuse it: then nothing is written and the answer is undefined.
+ */
+export async function insertStoreJob(
+  trx: Kysely<DB>,
+  storeId: number,
+  job: { kind: string; params: string; actor: { type: string; id: number | null; name: string } },
+  opts: { unlessLive?: boolean } = {},
+): Promise<JobRow | undefined> {
+  const max = await sql<{ id: number | null }>`SELECT max(id) AS id FROM customers WHERE store_id = ${storeId}`.execute(trx);
+  const insert = trx.insertInto('jobs').values({
+    store_id: storeId,
+    kind: job.kind,
+    status: 'queued',
+    params: job.params,
+    actor_type: job.actor.type,
+    actor_id: job.actor.id,
+    actor_name: job.actor.name,
+    snapshot_max_id: Number(max.rows[0].id ?? 0),
+    reverts_job_id: null,
+    state: null,
+    created_at: Date.now(),
+  });
+  return (opts.unlessLive ? insert.onConflict((oc) => oc.doNothing()) : insert).returningAll().executeTakeFirst();
+}
+
+/**
+ * An import whose upload is still arriving: its rows are being staged, it is not runnable, and
+ * the API does not show it (an interrupted upload's job is deleted with its rows).
+ */
+export const UPLOADING = 'uploading';
+
 export async function findJob(db: Kysely<DB>, storeId: number, id: number): Promise<JobRow | undefined> {
-  return db.selectFrom('jobs').selectAll().where('store_id', '=', storeId).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('jobs').selectAll().where('store_id', '=', storeId).where('id', '=', id).where('status', '<>', UPLOADING).executeTakeFirst();
 }
 
 /**

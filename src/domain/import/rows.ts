@@ -102,6 +102,9 @@ export function checkRecord(type: ImportType, map: ColumnMap, record: readonly s
     }
   };
   const createdAt = type === 'history' ? instant('createdAt') : null;
+  if (type === 'history' && createdAt === null && get('createdAt') === null) {
+    fail('createdAt', 'invalid_date', `${column(map, 'createdAt')} is empty; a history row needs its original date-time`);
+  }
   const lastActivityAt = type === 'history' ? instant('lastActivityAt') : null;
   const rawType = get('type');
   const row: ImportRow = {

@@ -123,13 +123,15 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     handler: async (req, reply) => {
       const { storeId } = principal(req);
       const job = await getJob(byKey, storeId, req.params.id);
+      // An import reports file lines (and the customer a line named, when it was found); other
+      // jobs report customers. Columns are only ever added after the existing ones.
       const byLine = job.kind === 'import';
-      const header = byLine ? ['line', 'column', 'code', 'message'] : ['customerId', 'code', 'message'];
+      const header = byLine ? ['line', 'column', 'code', 'message', 'customerId'] : ['customerId', 'code', 'message'];
       async function* rows() {
         yield header;
         for await (const e of streamJobErrors(scans, storeId, job.id)) {
           yield byLine
-            ? [e.line ?? '', escapeCsvCell(e.column ?? ''), e.code, escapeCsvCell(e.message)]
+            ? [e.line ?? '', escapeCsvCell(e.column ?? ''), e.code, escapeCsvCell(e.message), e.customerId ?? '']
             : [e.customerId ?? '', e.code, escapeCsvCell(e.message)];
         }
       }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { changeSettings, getSettings, type SettingsInput } from '../../ledger/settings.js';
+import { changeSettings, getSettings, previewSettings, type SettingsInput } from '../../ledger/settings.js';
 import { assignTier, listTiers, replaceTiers, tierHistory } from '../../ledger/tiers.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -78,8 +78,10 @@ export const tierRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
       },
       handler: (req) => {
         const { storeId } = principal(req);
-        const opts = { replace: method === 'put', dryRun: req.query.dryRun };
-        return ctx.committer.run((trx) => changeSettings(trx, storeId, req.body as SettingsInput, opts));
+        const input = req.body as SettingsInput;
+        const replace = method === 'put';
+        if (req.query.dryRun) return previewSettings(ctx.database.read, storeId, input, { replace });
+        return ctx.committer.run((trx) => changeSettings(trx, storeId, input, { replace }));
       },
     });
   }

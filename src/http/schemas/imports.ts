@@ -5,3 +5,41 @@ export const customerExportQuery = {
   properties: { ...customerFilterProperties, asOf: customerFilterProperties.lastActivityBefore },
   additionalProperties: false,
 } as const;
+
+export const importQuery = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', enum: ['add', 'set', 'history'] },
+    reason: { type: 'string', maxLength: 2000 },
+    dryRun: { type: 'boolean' },
+    mode: { type: 'string', enum: ['partial', 'atomic'] },
+  },
+  required: ['type'],
+  additionalProperties: false,
+} as const;
+
+const rowError = {
+  type: 'object',
+  properties: { line: { type: 'integer' }, column: { type: ['string', 'null'] }, code: { type: 'string' }, message: { type: 'string' } },
+  required: ['line', 'column', 'code', 'message'],
+} as const;
+
+export const importPreviewReply = {
+  type: 'object',
+  properties: {
+    preview: {
+      type: 'object',
+      properties: {
+        rows: { type: 'integer' },
+        valid: { type: 'integer' },
+        invalid: { type: 'integer' },
+        totalPoints: { type: 'integer' },
+        tierUps: { type: 'integer' },
+        tierDowns: { type: 'integer' },
+        errors: { type: 'array', items: rowError, maxItems: 100 },
+      },
+      required: ['rows', 'valid', 'invalid', 'totalPoints', 'tierUps', 'tierDowns', 'errors'],
+    },
+  },
+  required: ['preview'],
+} as const;

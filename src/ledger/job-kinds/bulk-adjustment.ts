@@ -180,6 +180,7 @@ async function applyStep(trx: Trx, job: JobRow, params: BulkParams, size: number
       reference: null,
       idempotency_key: null,
       created_at: nowSql(trx),
+      job_line: null,
     },
     skipped:
       reset || params.points >= 0

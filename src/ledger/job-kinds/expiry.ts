@@ -87,6 +87,7 @@ async function matureStep(trx: Trx, job: JobRow, asOf: number, after: number, si
       reference: null,
       idempotency_key: sql`'pending:' || CAST(p.transaction_id AS TEXT)`,
       created_at: nowSql(trx),
+      job_line: null,
     },
   });
   const settled = sql`(SELECT t.id FROM transactions t WHERE t.store_id = ${job.store_id} AND t.idempotency_key = 'pending:' || CAST(pending_credits.transaction_id AS TEXT))`;
@@ -135,6 +136,7 @@ async function expireStep(trx: Trx, job: JobRow, asOf: number, size: number): Pr
       reference: null,
       idempotency_key: null,
       created_at: nowSql(trx),
+      job_line: null,
     },
   });
   if (appended.rows > 0) {

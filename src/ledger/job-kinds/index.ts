@@ -2,6 +2,7 @@ import type { Trx } from '../../db/committer.js';
 import { JobParamsError } from '../../domain/errors.js';
 import type { JobKind } from '../../domain/jobs.js';
 import { bulkAdjustmentKind } from './bulk-adjustment.js';
+import { importKind } from './import.js';
 import { expiryKind } from './expiry.js';
 import { revertKind } from './revert.js';
 import { tierEvaluationKind } from './tier-evaluation.js';
@@ -14,6 +15,7 @@ import type { JobKindSpec } from './types.js';
 const KINDS: Partial<Record<JobKind, JobKindSpec<unknown>>> = {
   bulk_adjustment: bulkAdjustmentKind as JobKindSpec<unknown>,
   revert: revertKind as JobKindSpec<unknown>,
+  import: importKind as JobKindSpec<unknown>,
   tier_evaluation: tierEvaluationKind as JobKindSpec<unknown>,
   expiry: expiryKind as JobKindSpec<unknown>,
 };

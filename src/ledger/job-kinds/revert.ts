@@ -4,11 +4,13 @@ import { planReversalSql } from '../../domain/balance-sql.js';
 import { JobParamsError } from '../../domain/errors.js';
 import type { RevertPlan } from '../../domain/jobs.js';
 import { appendLedgerRows, nowSql } from '../append.js';
+import { revertEachRow } from './revert-each-row.js';
 import { type JobKindSpec, NO_PROGRESS } from './types.js';
 
 /**
  * Undoes another job: a `reversal` row for each of its ledger rows, walked in customer-id order
- * (a bulk job writes a customer at most once, so the (job_id, customer_id) index walks them).
+ * (a bulk job writes a customer at most once, so the (job_id, customer_id) index walks them; an
+ * import may give a customer several rows, which revert-each-row.ts undoes).
  * Rows whose points were spent since (the reversal would go negative) or that were already
  * reversed are skipped and reported. Set-based, like a bulk chunk. A revert is not revertible.
  */
@@ -34,22 +36,24 @@ export const revertKind: JobKindSpec<RevertPlan> = {
   },
 
   async chunk(trx, job, plan, _state, size) {
+    const original = await trx.selectFrom('jobs').select('kind').where('id', '=', plan.jobId).executeTakeFirst();
+    if (original?.kind === 'import') return revertEachRow(trx, job, plan, size);
     const span = await sql<{ n: number; end: number | null }>`
       SELECT count(*) AS n, max(customer_id) AS end FROM (
-        SELECT customer_id FROM transactions WHERE job_id = ${plan.jobId} AND customer_id > ${job.cursor}
+        SELECT customer_id FROM transactions WHERE job_id = ${plan.jobId} AND job_line IS NULL AND customer_id > ${job.cursor}
         ORDER BY customer_id LIMIT ${size}) t`.execute(trx);
     const n = Number(span.rows[0].n);
     const end = n === 0 ? job.cursor : Number(span.rows[0].end);
     const base = { ...NO_PROGRESS, state: { started: true }, cursor: end, last: n < size };
     if (n === 0) return base;
     const range = sql`${job.cursor} AND o.customer_id <= ${end}`;
-    const originals = sql`JOIN transactions o ON o.customer_id = c.id AND o.job_id = ${plan.jobId} AND o.store_id = ${job.store_id} AND o.customer_id > ${range}`;
+    const originals = sql`JOIN transactions o ON o.customer_id = c.id AND o.job_id = ${plan.jobId} AND o.job_line IS NULL AND o.store_id = ${job.store_id} AND o.customer_id > ${range}`;
     const reversed = sql<boolean>`EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = o.id)`;
     const effect = planReversalSql(dialectOf(trx) === 'postgres' ? 'greatest' : 'max');
     const appended = await appendLedgerRows(trx, {
       storeId: job.store_id,
       customers: sql<boolean>`c.store_id = ${job.store_id} AND c.id > ${job.cursor} AND c.id <= ${end}
-        AND c.id IN (SELECT customer_id FROM transactions WHERE job_id = ${plan.jobId} AND customer_id > ${job.cursor} AND customer_id <= ${end})`,
+        AND c.id IN (SELECT customer_id FROM transactions WHERE job_id = ${plan.jobId} AND job_line IS NULL AND customer_id > ${job.cursor} AND customer_id <= ${end})`,
       join: originals,
       where: sql<boolean>`NOT ${reversed} AND ${effect.applies}`,
       row: {
@@ -70,6 +74,7 @@ export const revertKind: JobKindSpec<RevertPlan> = {
         reference: null,
         idempotency_key: null,
         created_at: nowSql(trx),
+        job_line: null,
       },
       skipped: {
         jobId: job.id,

@@ -1,0 +1,241 @@
+/**
+ * Import and export benchmark (issue 13): through a real `tally serve` process (built CLI),
+ *  - import N rows `add` (existing members by id) and `set` creating N members, request → job completed;
+ *  - export N+ transactions and N customers (GET …/export.csv read to its end);
+ * each beside its raw lower bound measured in the same run on the same data (the file parsed with
+ * csv-parse and the rows written by hand-written set-based SQL in one transaction; for exports a
+ * keyset walk of the same columns through csv-stringify), and the server's peak RSS.
+ *
+ * Env: BENCH_IMPORT_ROWS (default 1,000,000; e.g. 20000 to try it quickly).
+ */
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify';
+import { type Kysely, sql } from 'kysely';
+import { createCommitter } from '../src/db/committer.js';
+import { type Database, migrate, openDatabase } from '../src/db/database.js';
+import type { Dialect } from '../src/db/migrations/helpers.js';
+import type { DB } from '../src/db/schema.js';
+import { seedCustomers } from '../src/ledger/seed.js';
+import { createStore } from '../src/ledger/stores.js';
+import { freshDatabase, startServer, tallyVerify } from './support.js';
+import type { BenchModule, BenchTable } from './types.js';
+
+interface Figure {
+  dialect: Dialect;
+  operation: string;
+  rows: number;
+  tallySeconds: number;
+  rawSeconds: number;
+  peakRssMb: number;
+  verified: boolean;
+}
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** Writes a CSV of n rows made by `row(i)` to a temp file, in pieces (never the file in memory). */
+function writeCsv(dir: string, name: string, header: string, n: number, row: (i: number) => string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${header}\n`);
+  for (let from = 0; from < n; from += 50_000) {
+    const lines: string[] = [];
+    for (let i = from; i < Math.min(n, from + 50_000); i++) lines.push(row(i));
+    writeFileSync(path, `${lines.join('\n')}\n`, { flag: 'a' });
+  }
+  return path;
+}
+
+/** Parses a file with csv-parse alone: the floor of any importer's reading. */
+async function parseOnly(path: string, onRecord: (r: string[]) => void = () => undefined): Promise<void> {
+  const parser = createReadStream(path).pipe(parse({ from_line: 2 }));
+  for await (const record of parser) onRecord(record as string[]);
+}
+
+/** Raw `add`: the file parsed, then one INSERT … SELECT of the ledger rows and one UPDATE, one transaction. */
+async function rawAdd(database: Database, storeId: number, path: string): Promise<number> {
+  const started = performance.now();
+  await parseOnly(path);
+  await database.db.transaction().execute(async (trx) => {
+    await sql`INSERT INTO transactions (store_id, customer_id, type, points, tier_points, balance_after, reason, visible_to_customer, actor_type, actor_name, job_id, job_line, created_at)
+      SELECT store_id, id, 'import', 10, 10, balance + 10, 'raw', 1, 'system', 'bench', -2, id, ${Date.now()} FROM customers WHERE store_id = ${storeId}`.execute(trx);
+    await sql`UPDATE customers SET balance = balance + 10, lifetime_points = lifetime_points + 10 WHERE store_id = ${storeId}`.execute(trx);
+  });
+  return seconds(started);
+}
+
+/** Raw `set` creating members: the file parsed into multi-row customer INSERTs, then the ledger rows set-based. */
+async function rawSet(database: Database, storeId: number, path: string): Promise<number> {
+  const started = performance.now();
+  await database.db.transaction().execute(async (trx) => {
+    let batch: string[][] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const rows = batch.map(([externalId, email, first, last, points]) => ({
+        store_id: storeId, external_id: externalId, email, first_name: first, last_name: last, balance: Number(points), lifetime_points: Number(points), created_at: Date.now(),
+      }));
+      batch = [];
+      await (trx as Kysely<DB>).insertInto('customers').values(rows).execute();
+    };
+    const parser = createReadStream(path).pipe(parse({ from_line: 2 }));
+    for await (const record of parser) {
+      batch.push(record as string[]);
+      if (batch.length >= 1000) await flush();
+    }
+    await flush();
+    await sql`INSERT INTO transactions (store_id, customer_id, type, points, tier_points, balance_after, reason, visible_to_customer, actor_type, actor_name, job_id, job_line, created_at)
+      SELECT store_id, id, 'import', balance, balance, balance, 'raw', 1, 'system', 'bench', -3, id, ${Date.now()} FROM customers WHERE store_id = ${storeId}`.execute(trx);
+  });
+  return seconds(started);
+}
+
+/** Raw export: a keyset walk of the table's rows of the store through csv-stringify into nothing. */
+async function rawExport(database: Database, table: 'transactions' | 'customers', storeId: number): Promise<{ seconds: number; rows: number }> {
+  const started = performance.now();
+  let rows = 0;
+  async function* records() {
+    let after = 0;
+    for (;;) {
+      const { rows: batch } = await sql<Record<string, unknown> & { id: number }>`
+        SELECT * FROM ${sql.table(table)} WHERE store_id = ${storeId} AND id > ${after} ORDER BY id LIMIT 5000`.execute(database.db);
+      for (const r of batch) yield Object.values(r);
+      rows += batch.length;
+      if (batch.length < 5000) return;
+      after = batch[batch.length - 1].id;
+    }
+  }
+  await pipeline(Readable.from(records()), stringify(), new Writable({ write: (_c, _e, done) => done() }));
+  return { seconds: seconds(started), rows };
+}
+
+async function postFile(url: string, apiKey: string, query: string, path: string): Promise<{ id: number }> {
+  const res = await fetch(`${url}/v1/imports?${query}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv', 'content-length': String(statSync(path).size) },
+    body: Readable.toWeb(createReadStream(path)) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  const body = (await res.json()) as { job?: { id: number } };
+  if (res.status !== 202 || !body.job) throw new Error(`import answered ${res.status}: ${JSON.stringify(body)}`);
+  return body.job;
+}
+
+async function waitJob(url: string, apiKey: string, id: number): Promise<{ status: string; succeeded: number }> {
+  for (;;) {
+    const job = (await (await fetch(`${url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { status: string; succeeded: number };
+    if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Reads an export to its end; returns its data lines. */
+async function readExport(url: string, apiKey: string, path: string): Promise<number> {
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  let newlines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) for (const b of chunk) if (b === 10) newlines++;
+  return newlines - 1;
+}
+
+export async function benchImports(dialect: Dialect, n: number, log: (s: string) => void): Promise<Figure[]> {
+  const fresh = await freshDatabase(dialect);
+  const database = openDatabase(fresh.url);
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-imports-'));
+  const figures: Figure[] = [];
+  try {
+    await migrate(database);
+    const committer = createCommitter(database);
+    const make = async (name: string) => committer.run((trx) => createStore(trx, { name }));
+    const [adds, sets, rawAdds, rawSets] = [await make('add'), await make('set'), await make('raw add'), await make('raw set')];
+    log(`${dialect}: seeding 2 × ${n} customers`);
+    await seedCustomers(database.db, committer, adds.store.id, n);
+    await seedCustomers(database.db, committer, rawAdds.store.id, n);
+    const first = await sql<{ id: number }>`SELECT min(id) AS id FROM customers WHERE store_id = ${adds.store.id}`.execute(database.db);
+    const base = Number(first.rows[0].id);
+    const addFile = writeCsv(dir, 'add.csv', 'customerId,points', n, (i) => `${base + i},10`);
+    const setFile = writeCsv(dir, 'set.csv', 'externalId,email,firstName,lastName,balance', n, (i) => `m-${i},m${i}@example.com,First${i},Last${i},${(i * 7919) % 5000}`);
+    log(`${dialect}: raw lower bounds (add, set)`);
+    const rawAddSeconds = await rawAdd(database, rawAdds.store.id, addFile);
+    const rawSetSeconds = await rawSet(database, rawSets.store.id, setFile);
+
+    const server = await startServer(['bin/tally.js', 'serve', '--port', '{port}'], { DATABASE_URL: fresh.url, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' });
+    try {
+      for (const [operation, store, file, query, raw] of [
+        ['import add (existing members)', adds, addFile, 'type=add&reason=Bench', rawAddSeconds],
+        ['import set (creating members)', sets, setFile, 'type=set&reason=Bench', rawSetSeconds],
+      ] as const) {
+        log(`${dialect}: ${operation}, ${n} rows`);
+        const started = performance.now();
+        const job = await postFile(server.url, store.apiKey, query, file);
+        const done = await waitJob(server.url, store.apiKey, job.id);
+        const tallySeconds = seconds(started);
+        figures.push({ dialect, operation, rows: n, tallySeconds, rawSeconds: raw, peakRssMb: peakRssMb(server.child.pid!), verified: done.status === 'completed' && done.succeeded === n });
+      }
+      for (const [operation, table, path] of [
+        ['export transactions', 'transactions', '/v1/transactions/export.csv'],
+        ['export customers', 'customers', '/v1/customers/export.csv'],
+      ] as const) {
+        log(`${dialect}: ${operation}`);
+        const raw = await rawExport(database, table, adds.store.id);
+        const started = performance.now();
+        const lines = await readExport(server.url, adds.apiKey, path);
+        figures.push({ dialect, operation, rows: raw.rows, tallySeconds: seconds(started), rawSeconds: raw.seconds, peakRssMb: peakRssMb(server.child.pid!), verified: lines === raw.rows });
+      }
+    } finally {
+      await server.stop();
+    }
+    for (const store of [adds, sets]) {
+      const report = await tallyVerify(fresh.url, store.store.id);
+      if (!report.ok) for (const f of figures) f.verified = false;
+    }
+    return figures;
+  } finally {
+    await database.close();
+    await fresh.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Imports and exports (bench/imports.ts), one row per dialect and operation. */
+export const importsBench: BenchModule = {
+  name: 'imports',
+  async run(ctx): Promise<BenchTable[]> {
+    const n = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
+    const rows: Figure[] = [];
+    for (const dialect of ctx.dialects) rows.push(...(await benchImports(dialect, n, ctx.log)));
+    return [
+      {
+        title: `CSV imports and exports (${n} rows)`,
+        columns: [
+          ['dialect', 'database'],
+          ['operation', 'operation'],
+          ['rows', 'rows'],
+          ['tallySeconds', 'Tally s'],
+          ['rawSeconds', 'raw lower bound s'],
+          ['ratio', 'ratio'],
+          ['perMillion', 'Tally s per million'],
+          ['peakRssMb', 'server peak RSS MB'],
+          ['verified', 'verified'],
+        ],
+        rows: rows.map((r) => ({
+          ...r,
+          tallySeconds: Number(r.tallySeconds.toFixed(2)),
+          rawSeconds: Number(r.rawSeconds.toFixed(2)),
+          ratio: `${(r.tallySeconds / r.rawSeconds).toFixed(2)}×`,
+          perMillion: Number(((r.tallySeconds / Math.max(r.rows, 1)) * 1e6).toFixed(2)),
+        })),
+        notes: [
+          'Targets (issue 13), SQLite: import ≤ 8 s and export ≤ 3 s per million rows, within 3× of the raw lower bound, peak RSS ≤ 300 MB; PostgreSQL within 3×.',
+          'Raw lower bound: the file parsed with csv-parse and the same rows written by hand-written set-based SQL in one transaction (exports: a keyset walk through csv-stringify).',
+        ],
+      },
+    ];
+  },
+};

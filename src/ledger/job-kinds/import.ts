@@ -1,0 +1,182 @@
+import { type RawBuilder, sql } from 'kysely';
+import type { Trx } from '../../db/committer.js';
+import { dialectOf } from '../../db/dialect-of.js';
+import type { JobRow } from '../../db/schema.js';
+import { JobParamsError } from '../../domain/errors.js';
+import type { ImportPlan } from '../../domain/import/request.js';
+import { appendLedgerRows, type LedgerRowSql, nowSql } from '../append.js';
+import { createMembers, markLeaders, orderRows, resolveMembers, type StagedJob, validationSteps } from '../import-validate.js';
+import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
+
+/**
+ * Progress of an import between chunks: each validation step is a chunk; then (unless the file
+ * is refused whole, mode=atomic) members are created, in chunks of file lines (`cursor`), by
+ * external id and then by e-mail; the rows are ordered; then applied in apply order (`cursor` is
+ * the last applied position); then the staged rows go.
+ */
+type ImportState =
+  | { phase: 'validate'; step: number }
+  | { phase: 'groups' }
+  | { phase: 'members'; pass: 1 | 2; last: number }
+  | { phase: 'resolve'; pass: 1 | 2; last: number }
+  | { phase: 'order' }
+  | { phase: 'apply'; last: number }
+  | { phase: 'finish' }
+  | { phase: 'cleanup' };
+
+const CLEANUP_ROWS = 20_000;
+
+export const importKind: JobKindSpec<ImportPlan> = {
+  kind: 'import',
+  version: 1,
+  revertible: true,
+
+  decode(stored) {
+    const p = stored as Record<string, unknown> & Partial<ImportPlan>;
+    if (p.v !== undefined && p.v !== 1) throw new JobParamsError('import', `version ${String(p.v)} is newer than this release understands`);
+    if ((p.type !== 'add' && p.type !== 'set' && p.type !== 'history') || typeof p.reason !== 'string') {
+      throw new JobParamsError('import', 'missing or malformed fields');
+    }
+    return { type: p.type, mode: p.mode === 'atomic' ? 'atomic' : 'partial', reason: p.reason, columns: p.columns ?? {} };
+  },
+
+  present(p) {
+    return { type: p.type, mode: p.mode, reason: p.reason };
+  },
+
+  async chunk(trx, job, plan, state, size) {
+    const s = (state as ImportState | null) ?? { phase: 'validate', step: 0 };
+    const staged: StagedJob = { jobId: job.id, storeId: job.store_id, plan };
+    const base: ChunkResult = { ...NO_PROGRESS, cursor: job.cursor, state: s, last: false };
+    switch (s.phase) {
+      case 'validate': {
+        const steps = validationSteps(plan);
+        await steps[s.step](trx, staged);
+        if (s.step + 1 < steps.length) return { ...base, state: { phase: 'validate', step: s.step + 1 } };
+        return decide(trx, job, plan, base);
+      }
+      case 'groups': {
+        await markLeaders(trx, staged);
+        const max = await sql<{ n: number | null }>`SELECT max(line) AS n FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
+        return { ...base, cursor: 0, state: { phase: 'members', pass: 1, last: Number(max.rows[0].n ?? 0) } };
+      }
+      case 'members': {
+        const to = Math.min(job.cursor + size, s.last);
+        await createMembers(trx, staged, s.pass, job.cursor, to);
+        return { ...base, cursor: to, state: to >= s.last ? { ...s, phase: 'resolve' } : s };
+      }
+      case 'resolve':
+        await resolveMembers(trx, staged);
+        return { ...base, cursor: 0, state: s.pass === 1 ? { phase: 'members', pass: 2, last: s.last } : { phase: 'order' } };
+      case 'order': {
+        await orderRows(trx, staged);
+        const max = await sql<{ n: number | null }>`SELECT max(seq) AS n FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
+        return { ...base, cursor: 0, state: { phase: 'apply', last: Number(max.rows[0].n ?? 0) } };
+      }
+      case 'apply':
+        return applyChunk(trx, job, plan, s.last, size, base);
+      case 'finish':
+        if (plan.type === 'history') await lastActivity(trx, job);
+        return { ...base, state: { phase: 'cleanup' } };
+      case 'cleanup': {
+        const gone = await sql`DELETE FROM import_rows WHERE id IN (SELECT id FROM import_rows WHERE job_id = ${job.id} LIMIT ${CLEANUP_ROWS})`.execute(trx);
+        return { ...base, last: Number(gone.numAffectedRows ?? 0) < CLEANUP_ROWS };
+      }
+    }
+  },
+};
+
+/** After validation: the invalid rows are counted as failed; mode=atomic with any of them applies nothing. */
+async function decide(trx: Trx, job: JobRow, plan: ImportPlan, base: ChunkResult): Promise<ChunkResult> {
+  const r = await sql<{ rows: number; invalid: number }>`
+    SELECT count(*) AS rows, coalesce(sum(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END), 0) AS invalid
+    FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
+  const rows = Number(r.rows[0].rows);
+  const invalid = Number(r.rows[0].invalid);
+  const counted = { ...base, processed: invalid, failed: invalid };
+  if (plan.mode === 'atomic' && invalid > 0) return { ...counted, processed: rows, skipped: rows - invalid, state: { phase: 'cleanup' } };
+  return { ...counted, state: plan.type === 'add' ? { phase: 'order' } : { phase: 'groups' } };
+}
+
+/** The ledger row of a staged row `r` for its customer `c`, by import type. */
+function rowOf(trx: Trx, job: JobRow, plan: ImportPlan): { row: LedgerRowSql; where: RawBuilder<boolean> } {
+  const greatest = sql.raw(dialectOf(trx) === 'postgres' ? 'greatest' : 'max');
+  const common = {
+    store_id: sql`c.store_id`,
+    customer_id: sql`c.id`,
+    reason: sql`coalesce(r.reason, CAST(${plan.reason} AS text))`,
+    customer_message: sql`r.customer_message`,
+    visible_to_customer: 1,
+    actor_type: job.actor_type,
+    actor_id: job.actor_id,
+    actor_name: job.actor_name,
+    job_id: job.id,
+    reverses_id: null,
+    reference: sql`r.reference`,
+    idempotency_key: null,
+    job_line: sql`r.line`,
+  };
+  if (plan.type === 'history') {
+    const row: LedgerRowSql = {
+      ...common,
+      type: sql`coalesce(r.type, 'import')`,
+      points: sql`r.points`,
+      tier_points: sql`r.tier_points`,
+      balance_after: sql`c.balance + sum(r.points) OVER (PARTITION BY r.customer_id ORDER BY r.seq ROWS UNBOUNDED PRECEDING)`,
+      created_at: sql`r.at`,
+    };
+    return { row, where: sql<boolean>`1 = 1` };
+  }
+  // add: the row's points; set: the step from the balance to the row's value. Lifetime follows
+  // as it does for an adjustment with affectsTier (a deduction lowers it, never below zero).
+  const change = plan.type === 'set' ? sql`(r.points - c.balance)` : sql`r.points`;
+  const row: LedgerRowSql = {
+    ...common,
+    type: 'import',
+    points: change,
+    tier_points: sql`CASE WHEN ${change} >= 0 THEN ${change} ELSE ${greatest}(${change}, -c.lifetime_points) END`,
+    balance_after: sql`c.balance + ${change}`,
+    created_at: nowSql(trx),
+  };
+  return { row, where: plan.type === 'set' ? sql<boolean>`r.points <> c.balance` : sql<boolean>`c.balance + r.points >= 0` };
+}
+
+/** Applies the rows at apply positions (cursor, cursor + size], set-based: a customer's rows in order. */
+async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number, size: number, base: ChunkResult): Promise<ChunkResult> {
+  const from = job.cursor;
+  const to = Math.min(from + size, last);
+  const done = { ...base, cursor: to, state: to >= last ? { phase: 'finish' } : base.state };
+  if (to <= from) return done;
+  const range = sql`r.job_id = ${job.id} AND r.seq > ${from} AND r.seq <= ${to}`;
+  const { row, where } = rowOf(trx, job, plan);
+  let skipped = 0;
+  if (plan.type === 'add') {
+    // Validated against the balances then; a balance spent since is reported, never driven negative.
+    const spent = await sql`
+      INSERT INTO job_errors (job_id, store_id, customer_id, line, column_name, code, message, created_at)
+      SELECT ${job.id}, ${job.store_id}, c.id, r.line, ${plan.columns.points ?? 'points'}, 'insufficient_points',
+             'The balance ' || c.balance || ' is less than the ' || (-r.points) || ' points to deduct', ${Date.now()}
+      FROM import_rows r JOIN customers c ON c.id = r.customer_id WHERE ${range} AND c.balance + r.points < 0`.execute(trx);
+    skipped = Number(spent.numAffectedRows ?? 0);
+  }
+  const appended = await appendLedgerRows(trx, {
+    storeId: job.store_id,
+    customers: sql<boolean>`c.store_id = ${job.store_id} AND c.id IN (SELECT r.customer_id FROM import_rows r WHERE ${range})`,
+    join: sql`JOIN import_rows r ON r.customer_id = c.id AND ${range}`,
+    where,
+    orderBy: sql`r.seq`,
+    row,
+    // A history brings the other app's own tier reward rows: its tier moves grant none again.
+    entryRewards: plan.type !== 'history',
+  });
+  const n = to - from;
+  return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
+}
+
+/** history: a member's last activity is their latest imported row, unless the file says otherwise. */
+async function lastActivity(trx: Trx, job: JobRow): Promise<void> {
+  await sql`
+    UPDATE customers SET last_activity_at = (
+      SELECT coalesce(max(r.last_activity_at), max(r.at)) FROM import_rows r WHERE r.job_id = ${job.id} AND r.seq IS NOT NULL AND r.customer_id = customers.id)
+    WHERE store_id = ${job.store_id} AND id IN (SELECT customer_id FROM import_rows WHERE job_id = ${job.id} AND seq IS NOT NULL)`.execute(trx);
+}
