@@ -26,6 +26,15 @@ describe('admin app in the browser', () => {
   });
 
   const expectAccessible = async () => expect(await seriousViolations(page)).toEqual([]);
+  const adaNow = async (): Promise<{ balance: number; lifetimePoints: number }> =>
+    (await server.app.inject({ method: 'GET', url: `/v1/customers/${adaId}`, cookies: await cookies() })).json();
+  const sessionCsrf = () => page.evaluate(() => fetch('/v1/session').then((r) => r.json()).then((s) => s.csrfToken as string));
+  const openAda = async () => {
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByLabel('Search', { exact: true }).fill('lovel');
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await page.getByRole('heading', { name: 'Ada Lovelace' }).waitFor();
+  };
 
   it('an empty database shows the first-run setup, which creates the store and logs the owner in', async () => {
     await page.goto(server.url);
@@ -242,6 +251,7 @@ describe('admin app in the browser', () => {
 
   it('settings: adds an agent with a one-time password and creates an API key shown once', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Staff and API keys' }).click();
     await page.getByRole('table', { name: 'Staff users' }).getByText(owner.email).first().waitFor();
     await page.getByLabel('E-mail of the new staff member').fill('agent@example.com');
     await page.getByRole('textbox', { name: 'Role', exact: true }).click();
@@ -259,7 +269,170 @@ describe('admin app in the browser', () => {
     await expectAccessible();
   });
 
-  it('an agent sees no bulk action and the API refuses one with 403 forbidden', async () => {
+  it('settings: sets tiers, the re-evaluation job completes in place, and the customer page shows the tier and its progress', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Tiers' }).click();
+    await page.getByText('No tiers yet').waitFor();
+    await page.getByRole('button', { name: 'Add tier' }).click();
+    await page.getByLabel('Name of tier 1').fill('Silver');
+    await page.getByLabel('Threshold of tier 1').fill('500');
+    await page.getByRole('button', { name: 'Add tier' }).click();
+    await page.getByLabel('Name of tier 2').fill('Gold');
+    await page.getByLabel('Threshold of tier 2').fill('100000');
+    await page.getByRole('textbox', { name: 'Entry reward of tier 2' }).click();
+    await page.getByRole('option', { name: 'Points' }).click();
+    await page.getByLabel('Entry points of tier 2').fill('250');
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Save tiers' }).click();
+    await expect.poll(() => page.getByTestId('inline-job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    const tiers = (await server.app.inject({ method: 'GET', url: '/v1/tiers', cookies: await cookies() })).json().data;
+    expect(tiers.map((t: { name: string; threshold: number; entryReward: unknown }) => [t.name, t.threshold, t.entryReward])).toEqual([
+      ['Silver', 500, null],
+      ['Gold', 100000, { points: 250, rewardId: null }],
+    ]);
+    await expectAccessible();
+    await openAda();
+    await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Silver');
+    const lifetime = (await adaNow()).lifetimePoints as number;
+    expect(await page.getByTestId('tier-progress').textContent()).toContain(`${(100000 - lifetime).toLocaleString('en-US')} lifetime points to Gold`);
+    await page.getByRole('button', { name: 'Change tier' }).click();
+    const change = page.getByRole('dialog', { name: 'Change tier' });
+    await change.getByRole('textbox', { name: 'Tier' }).click();
+    await page.getByRole('option', { name: /^Gold/ }).click();
+    await change.getByRole('button', { name: 'Assign tier' }).click();
+    await change.getByText('Give a reason of at least 3 characters').waitFor();
+    await change.getByLabel('Reason').fill('Catering partner');
+    await expectAccessible();
+    await change.getByRole('button', { name: 'Assign tier' }).click();
+    await change.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Gold');
+    await page.getByText('manual', { exact: true }).waitFor();
+    await page.getByRole('tab', { name: 'Tier history' }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Tier history' }).getByRole('row').nth(1).textContent()).toMatch(/Silver.*Gold.*by hand.*Catering partner/);
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Change tier' }).click();
+    await change.getByRole('textbox', { name: 'Tier' }).click();
+    await page.getByRole('option', { name: /^Clear the manual tier/ }).click();
+    await change.getByLabel('Reason').fill('Partnership ended');
+    await change.getByRole('button', { name: 'Clear manual tier' }).click();
+    await change.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('tier-name').textContent()).toBe('Silver');
+    expect(await page.getByText('manual', { exact: true }).count()).toBe(0);
+  });
+
+  it('an adjustment available from a later day is a pending credit, listed and cancelled with a reason', async () => {
+    const later = new Date(Date.now() + 10 * 86_400_000).toLocaleDateString('sv-SE');
+    const before = await adaNow();
+    await page.getByRole('button', { name: 'Adjust points' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Adjust points' });
+    await dialog.getByLabel('Points').fill('75');
+    await dialog.getByLabel('Reason (internal)').fill('Pre-order bonus');
+    await dialog.getByLabel('Available from').fill(later);
+    await expect.poll(() => dialog.getByTestId('preview').textContent()).toContain('75 points pending until');
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Save adjustment' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('pending').textContent()).toBe('75');
+    expect((await adaNow()).balance).toBe(before.balance);
+    await page.getByRole('tab', { name: 'Pending credits' }).click();
+    await page.getByRole('button', { name: 'Cancel the pending credit of 75 points' }).click();
+    const cancel = page.getByRole('dialog', { name: 'Cancel the pending credit of 75 points' });
+    await cancel.getByLabel('Reason').fill('Order cancelled');
+    await cancel.getByRole('button', { name: 'Cancel credit' }).click();
+    await cancel.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.getByTestId('pending').textContent()).toBe('0');
+    await page.getByText('No pending credits').waitFor();
+  });
+
+  it('gives a reward from the catalog with its points deducted: the coupon code, the new balance, the coupon listed; too few points shown inline', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Rewards' }).click();
+    for (const [name, cost] of [['5 off your order', '300'], ['Cake for a year', '900000']]) {
+      await page.getByRole('button', { name: 'New reward' }).click();
+      const create = page.getByRole('dialog', { name: 'New reward' });
+      await create.getByLabel('Reward name').fill(name);
+      await create.getByLabel('Cost in points').fill(cost);
+      await create.getByLabel('Amount off').fill('5');
+      if (name === 'Cake for a year') await expectAccessible();
+      await create.getByRole('button', { name: 'Create reward' }).click();
+      await create.waitFor({ state: 'hidden' });
+      await page.getByRole('table', { name: 'Rewards' }).getByText(name).waitFor();
+    }
+    await expectAccessible();
+    await openAda();
+    const before = (await adaNow()).balance as number;
+    await page.getByRole('button', { name: 'Give reward' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Give reward' });
+    await dialog.getByRole('textbox', { name: 'Reward' }).click();
+    await page.getByRole('option', { name: /^Cake for a year/ }).click();
+    await expect.poll(() => dialog.getByText('Not enough points').count()).toBe(1);
+    expect(await dialog.getByRole('button', { name: 'Give reward' }).isDisabled()).toBe(true);
+    await dialog.getByRole('textbox', { name: 'Reward' }).click();
+    await page.getByRole('option', { name: /^5 off your order/ }).click();
+    await dialog.getByLabel('Reason').fill('Asked at the counter');
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Give reward' }).click();
+    const code = ((await dialog.getByTestId('coupon-code').textContent()) ?? '').trim();
+    expect(code).toMatch(/^[A-Z0-9]{10,}$/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe((before - 300).toLocaleString('en-US'));
+    expect((await adaNow()).balance).toBe(before - 300);
+    await page.getByRole('tab', { name: 'Coupons' }).click();
+    await page.getByRole('table', { name: 'Coupons' }).getByText(code).waitFor();
+    await expectAccessible();
+    await page.getByRole('tab', { name: 'History', exact: true }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Points history' }).getByRole('row').nth(1).textContent()).toContain('Asked at the counter');
+  });
+
+  it('settings: a changed expiry rule shows the dry run preview and is saved only on confirm', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('tab', { name: 'Points rules' }).click();
+    await page.getByText('Days after each credit').click();
+    await page.getByLabel('Days until credited points expire').fill('365');
+    await page.getByRole('button', { name: 'Save points rules' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Change the expiry rule?' });
+    const preview = await confirm.getByTestId('expiry-preview').textContent();
+    const expected = (
+      await server.app.inject({ method: 'PATCH', url: '/v1/settings?dryRun=true', cookies: await cookies(), headers: { 'x-csrf-token': await sessionCsrf() }, payload: { expiry: { mode: 'per_credit', days: 365 } } })
+    ).json().preview;
+    expect(preview).toContain(`${expected.points.toLocaleString('en-US')} points from ${expected.customers.toLocaleString('en-US')} customers`);
+    const settingsNow = async () => (await server.app.inject({ method: 'GET', url: '/v1/settings', cookies: await cookies() })).json();
+    expect((await settingsNow()).expiry.mode).toBe('none');
+    await expectAccessible();
+    await confirm.getByRole('button', { name: 'Save the new rule' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await expect.poll(async () => (await settingsNow()).expiry).toEqual({ mode: 'per_credit', days: 365 });
+    await expectAccessible();
+  });
+
+  it('settings: registers a webhook (the secret shown once), shows its empty delivery log, disables and removes it', async () => {
+    // No dispatcher runs in this server: nothing is ever sent to the loopback address registered here.
+    server.context.allowPrivateWebhooks = true;
+    await page.getByRole('tab', { name: 'Webhooks' }).click();
+    await page.getByText('No webhooks yet').waitFor();
+    await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/tally');
+    await page.getByRole('textbox', { name: 'Events' }).fill('job.comp');
+    await page.getByRole('option', { name: 'job.completed' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    expect(await page.getByTestId('webhook-secret').textContent()).toMatch(/^whsec_/);
+    await page.getByRole('table', { name: 'Webhooks' }).getByText('http://127.0.0.1:9/tally').waitFor();
+    expect((await server.app.inject({ method: 'GET', url: '/v1/webhooks', cookies: await cookies() })).json().data[0].events).toEqual(['transaction.created', 'job.completed']);
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Delivery log of http://127.0.0.1:9/tally' }).click();
+    const log = page.getByRole('dialog', { name: /^Deliveries to/ });
+    await log.getByText('No deliveries yet').waitFor();
+    await page.keyboard.press('Escape');
+    await log.waitFor({ state: 'hidden' });
+    await page.getByLabel('http://127.0.0.1:9/tally enabled').click({ force: true });
+    await expect.poll(async () => (await server.app.inject({ method: 'GET', url: '/v1/webhooks', cookies: await cookies() })).json().data[0].enabled).toBe(false);
+    await page.getByRole('button', { name: 'Remove http://127.0.0.1:9/tally' }).click();
+    await page.getByRole('dialog', { name: 'Remove this webhook?' }).getByRole('button', { name: 'Remove webhook' }).click();
+    await page.getByText('No webhooks yet').waitFor();
+    server.context.allowPrivateWebhooks = false;
+  });
+
+  it('an agent sees no bulk action nor Change tier (Give reward yes), and the API refuses both with 403 forbidden', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('E-mail').fill('agent@example.com');
     await page.getByLabel('Password').fill(agentPassword);
@@ -278,6 +451,16 @@ describe('admin app in the browser', () => {
     });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
+    await openAda();
+    await page.getByTestId('tier-name').waitFor();
+    await page.getByRole('button', { name: 'Give reward' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Change tier' }).count()).toBe(0);
+    const tierStatus = await page.evaluate(async (id) => {
+      const { csrfToken } = await fetch('/v1/session').then((r) => r.json());
+      const body = JSON.stringify({ tierId: null, reason: 'Not allowed' });
+      return (await fetch(`/v1/customers/${id}/tier`, { method: 'PUT', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body })).status;
+    }, adaId);
+    expect(tierStatus).toBe(403);
   });
 
   async function csrfToken(): Promise<string> {

@@ -1,9 +1,14 @@
 import { Alert, Button, Checkbox, Group, Modal, NumberInput, SegmentedControl, Stack, Text, TextInput, Textarea } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiFailure, call, type Customer } from './api/client';
-import { fmtNumber } from './format';
+import { tierFor, useTiers } from './customer/TierPanel';
+import { fmtDate, fmtNumber } from './format';
+
+/** A date field's day (yyyy-mm-dd) as the instant it starts in the browser's time zone. */
+const startOfDay = (day: string) => (day ? new Date(`${day}T00:00:00`).toISOString() : undefined);
+const today = () => new Date().toLocaleDateString('sv-SE');
 
 /** Adjust Points: add/deduct or reset, with a live preview; Enter submits (a form), Escape closes (Modal). */
 export function AdjustDialog({ customer, opened, onClose }: { customer: Customer; opened: boolean; onClose: () => void }) {
@@ -11,12 +16,24 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
   const [mode, setMode] = useState<'adjust' | 'reset'>('adjust');
   const [points, setPoints] = useState<number | string>('');
   const [reason, setReason] = useState('');
-  const [message, setMessage] = useState('');
+  // null until edited: the store's default customer message (settings) stands in.
+  const [edited, setMessage] = useState<string | null>(null);
+  const [availableFrom, setAvailableFrom] = useState('');
+  const [expiresOn, setExpiresOn] = useState('');
+  const settings = useQuery({ queryKey: ['settings'], queryFn: () => call(api.GET('/v1/settings')), enabled: opened, staleTime: 60_000 });
+  const message = edited ?? settings.data?.defaultCustomerMessage ?? '';
   const [affectsTier, setAffectsTier] = useState(true);
   const [notify, setNotify] = useState(false);
   const [tried, setTried] = useState(false);
   const amount = typeof points === 'number' ? points : Number.parseInt(points, 10);
-  const result = mode === 'reset' ? 0 : customer.balance + (Number.isFinite(amount) ? amount : 0);
+  const availableAt = mode === 'adjust' && amount > 0 ? startOfDay(availableFrom) : undefined;
+  const expiresAt = mode === 'adjust' && amount > 0 ? startOfDay(expiresOn) : undefined;
+  const pending = availableAt !== undefined && Date.parse(availableAt) > Date.now();
+  const result = mode === 'reset' ? 0 : customer.balance + (Number.isFinite(amount) && !pending ? amount : 0);
+  const tiers = useTiers().data?.data ?? [];
+  // A reset and a pending credit leave lifetime points as they are; a manual tier holds whatever they do.
+  const lifetimeAfter = mode === 'adjust' && affectsTier && !pending && Number.isFinite(amount) ? Math.max(0, customer.lifetimePoints + amount) : customer.lifetimePoints;
+  const tierAfter = customer.tierManual ? customer.tier : tierFor(lifetimeAfter, tiers);
   const reasonError = tried && reason.trim().length < 3 ? 'Give a reason of at least 3 characters' : null;
   const pointsError = tried && mode === 'adjust' && (!Number.isInteger(amount) || amount === 0) ? 'Enter a whole number other than 0 (negative deducts)' : null;
   const save = useMutation({
@@ -26,18 +43,32 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
         : call(
             api.POST('/v1/customers/{id}/adjustments', {
               params: { path: { id: customer.id } },
-              body: { points: amount, reason, affectsTier, notifyCustomer: notify, expectedBalance: customer.balance, ...(message ? { customerMessage: message } : {}) },
+              body: {
+                points: amount,
+                reason,
+                affectsTier,
+                notifyCustomer: notify,
+                expectedBalance: customer.balance,
+                ...(message ? { customerMessage: message } : {}),
+                ...(availableAt ? { availableAt } : {}),
+                ...(expiresAt ? { expiresAt } : {}),
+              },
             }),
           ),
     onSuccess: (r) => {
-      qc.setQueryData(['customer', customer.id], r.customer);
+      // The answer's customer has no `expiring` (the single-customer GET's extra): keep it until the refetch.
+      qc.setQueryData(['customer', customer.id], (old: object | undefined) => ({ ...old, ...r.customer }));
       qc.invalidateQueries({ queryKey: ['customer', customer.id] });
       qc.invalidateQueries({ queryKey: ['history', customer.id] });
+      qc.invalidateQueries({ queryKey: ['pending', customer.id] });
       qc.invalidateQueries({ queryKey: ['customers'] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Balance is now ${fmtNumber(r.customer.balance)}` });
+      const pendingNote = 'pending' in r && r.pending ? ` (${fmtNumber(r.pending.points)} points pending until ${fmtDate(r.pending.availableAt)})` : '';
+      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Balance is now ${fmtNumber(r.customer.balance)}${pendingNote}` });
       setPoints('');
       setReason('');
-      setMessage('');
+      setMessage(null);
+      setAvailableFrom('');
+      setExpiresOn('');
       setTried(false);
       onClose();
     },
@@ -76,10 +107,37 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
           )}
           <TextInput label="Reason (internal)" required value={reason} onChange={(e) => setReason(e.currentTarget.value)} error={reasonError} />
           <Textarea label="Customer comment" description="Shown to the customer" value={message} onChange={(e) => setMessage(e.currentTarget.value)} />
+          {mode === 'adjust' && !(amount < 0) && (
+            <Group grow align="flex-start">
+              <TextInput
+                label="Available from"
+                type="date"
+                description="Optional: a later day makes it a pending credit"
+                min={today()}
+                value={availableFrom}
+                onChange={(e) => setAvailableFrom(e.currentTarget.value)}
+              />
+              <TextInput
+                label="Expires on"
+                type="date"
+                description="Optional: the points lapse as this day starts"
+                min={availableFrom || today()}
+                value={expiresOn}
+                onChange={(e) => setExpiresOn(e.currentTarget.value)}
+              />
+            </Group>
+          )}
           {mode === 'adjust' && <Checkbox label="Affects tier" checked={affectsTier} onChange={(e) => setAffectsTier(e.currentTarget.checked)} />}
           {mode === 'adjust' && <Checkbox label="Notify customer" checked={notify} onChange={(e) => setNotify(e.currentTarget.checked)} />}
           <Text aria-live="polite" data-testid="preview">
             New balance: <strong>{fmtNumber(result)}</strong> (now {fmtNumber(customer.balance)})
+            {pending && ` · ${fmtNumber(amount)} points pending until ${fmtDate(availableAt)}`}
+            {tiers.length > 0 && (
+              <>
+                {' · '}tier <strong>{tierAfter?.name ?? 'none'}</strong>
+                {(tierAfter?.id ?? null) !== (customer.tier?.id ?? null) && ` (now ${customer.tier?.name ?? 'none'})`}
+              </>
+            )}
           </Text>
           {result < 0 && !save.error && <Text c="red.8">This deduction is larger than the balance.</Text>}
           {errorText && (

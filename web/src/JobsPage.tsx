@@ -6,8 +6,8 @@ import { api, call, type Job } from './api/client';
 import { fmtDate, fmtNumber } from './format';
 import { navigate } from './router';
 
-const FINAL = ['completed', 'failed', 'cancelled'];
-const statusColor: Record<string, string> = { completed: 'green', failed: 'red', cancelled: 'gray', running: 'blue', queued: 'yellow' };
+export const FINAL = ['completed', 'failed', 'cancelled'];
+export const statusColor: Record<string, string> = { completed: 'green', failed: 'red', cancelled: 'gray', running: 'blue', queued: 'yellow' };
 
 export function JobsPage() {
   const jobs = useQuery({ queryKey: ['jobs'], queryFn: () => call(api.GET('/v1/jobs', { params: { query: { limit: 100 } } })), refetchInterval: 3000 });
@@ -64,7 +64,7 @@ export function JobsPage() {
 }
 
 /** A job's live state: the first event is its state now, then one per change, ending after the final status. */
-function useJobEvents(id: number): Job | undefined {
+export function useJobEvents(id: number): Job | undefined {
   const qc = useQueryClient();
   const [job, setJob] = useState<Job>();
   useEffect(() => {

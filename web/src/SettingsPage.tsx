@@ -1,19 +1,73 @@
-import { Alert, Badge, Button, Code, Group, Select, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Code, Group, Select, Stack, Switch, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from './api/client';
+import { canManage } from './api/loyalty';
 import { fmtDate } from './format';
+import { PointsRules } from './settings/PointsRules';
+import { RewardsSettings } from './settings/RewardsSettings';
+import { TiersSettings } from './settings/TiersSettings';
+import { WebhooksSettings } from './settings/WebhooksSettings';
 
 const ROLES = ['owner', 'admin', 'agent', 'viewer'] as const;
 type Role = (typeof ROLES)[number];
 
-/** Settings: staff users (invite with a one-time password, change role, deactivate) and API keys (shown once, revoke). */
+const TABS = ['tiers', 'rewards', 'rules', 'webhooks', 'staff'] as const;
+type Tab = (typeof TABS)[number];
+const tabFromUrl = (): Tab => {
+  const t = new URLSearchParams(window.location.search).get('tab');
+  return (TABS as readonly string[]).includes(t ?? '') ? (t as Tab) : 'tiers';
+};
+
+/**
+ * Settings, one tab each: tiers, rewards, points rules (expiry, messages, point value, agent limit), webhooks
+ * (endpoints and their delivery log), and staff
+ * users (invite with a one-time password, change role, deactivate) with API keys (shown once, revoke).
+ * The tab is kept in the URL (?tab=) so a reload or a link lands on it.
+ */
 export function SettingsPage({ me }: { me: number }) {
+  const role = useQueryClient().getQueryData<{ user: { role: string } }>(['session'])?.user.role;
+  const editable = canManage(role);
+  const [tab, setTab] = useState<Tab>(tabFromUrl);
+  const choose = (v: string | null) => {
+    const t = (v ?? 'tiers') as Tab;
+    setTab(t);
+    window.history.replaceState(null, '', t === 'tiers' ? window.location.pathname : `?tab=${t}`);
+  };
   return (
-    <Stack gap="xl">
+    <Stack gap="lg">
       <Title order={1}>Settings</Title>
-      <StaffUsers me={me} />
-      <ApiKeys />
+      <Tabs value={tab} onChange={choose} keepMounted={false}>
+        <Tabs.List aria-label="Settings sections">
+          <Tabs.Tab value="tiers">Tiers</Tabs.Tab>
+          <Tabs.Tab value="rewards">Rewards</Tabs.Tab>
+          <Tabs.Tab value="rules">Points rules</Tabs.Tab>
+          {editable && <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>}
+          {editable && <Tabs.Tab value="staff">Staff and API keys</Tabs.Tab>}
+        </Tabs.List>
+        <Tabs.Panel value="tiers" pt="md">
+          <TiersSettings canEdit={editable} />
+        </Tabs.Panel>
+        <Tabs.Panel value="rewards" pt="md">
+          <RewardsSettings canEdit={editable} />
+        </Tabs.Panel>
+        <Tabs.Panel value="rules" pt="md">
+          <PointsRules canEdit={editable} />
+        </Tabs.Panel>
+        {editable && (
+          <Tabs.Panel value="webhooks" pt="md">
+            <WebhooksSettings />
+          </Tabs.Panel>
+        )}
+        {editable && (
+          <Tabs.Panel value="staff" pt="md">
+            <Stack gap="xl">
+              <StaffUsers me={me} />
+              <ApiKeys />
+            </Stack>
+          </Tabs.Panel>
+        )}
+      </Tabs>
     </Stack>
   );
 }
