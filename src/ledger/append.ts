@@ -320,7 +320,9 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
       WHERE ${set.customers} AND ${set.where}`.execute(trx);
   } else {
     const added = sql`(SELECT * FROM transactions WHERE id > ${mark})`;
-    await sql`UPDATE customers AS u SET ${totals} FROM (${perCustomer(added)}) AS s WHERE u.id = s.customer_id`.execute(trx);
+    // MATERIALIZED: the sums are computed first and drive the update (SQLite would otherwise walk
+    // the customers table and look each one up in them).
+    await sql`WITH s AS MATERIALIZED (${perCustomer(added)}) UPDATE customers AS u SET ${totals} FROM s WHERE u.id = s.customer_id`.execute(trx);
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
   const written = sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`;

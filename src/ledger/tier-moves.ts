@@ -59,8 +59,8 @@ export async function moveTiers(trx: Trx, storeId: number, customers: RawBuilder
   const historyIds = moved.rows.map((r) => Number(r.id));
   const movers = moved.rows.map((r) => Number(r.customer_id));
   const moves = inIds(trx, 'h.id', historyIds);
-  await sql`UPDATE customers AS u SET tier_id = h.to_tier_id, tier_changed_at = h.created_at
-    FROM tier_history h WHERE ${moves} AND u.id = h.customer_id`.execute(trx);
+  await sql`WITH h AS MATERIALIZED (SELECT h.customer_id, h.to_tier_id, h.created_at FROM tier_history h WHERE ${moves})
+    UPDATE customers AS u SET tier_id = h.to_tier_id, tier_changed_at = h.created_at FROM h WHERE u.id = h.customer_id`.execute(trx);
   await sql`INSERT INTO tier_entries (store_id, customer_id, tier_id, reward_pending, created_at)
     SELECT h.store_id, h.customer_id, h.to_tier_id,
            CASE WHEN ${cause.grantRewards === false ? sql`1 = 0` : sql`1 = 1`} AND (coalesce(t.entry_reward_points, 0) > 0 OR t.entry_reward_id IS NOT NULL)

@@ -108,6 +108,8 @@ export async function appendTransactionBatchEvents(trx: Trx, storeId: number, jo
  * Needs: the transaction of the moves.
  */
 export async function appendTierChangedEvents(trx: Trx, storeId: number, historyIds: number[]): Promise<number> {
+  const wanted = await sql<{ yes: number }>`SELECT 1 AS yes WHERE ${subscribed(storeId, 'customer.tier_changed')}`.execute(trx);
+  if (wanted.rows.length === 0) return 0;
   const json = dialectOf(trx) === 'postgres' ? sql.raw('json_build_object') : sql.raw('json_object');
   const result = await sql`
     INSERT INTO outbox (store_id, event_type, payload, created_at)
@@ -119,7 +121,7 @@ export async function appendTierChangedEvents(trx: Trx, storeId: number, history
            h.created_at
     FROM tier_history h JOIN customers c ON c.id = h.customer_id
     LEFT JOIN tiers f ON f.id = h.from_tier_id LEFT JOIN tiers t ON t.id = h.to_tier_id
-    WHERE h.store_id = ${storeId} AND ${inIds(trx, 'h.id', historyIds)} AND ${subscribed(storeId, 'customer.tier_changed')}
+    WHERE h.store_id = ${storeId} AND ${inIds(trx, 'h.id', historyIds)}
     ORDER BY h.id`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
