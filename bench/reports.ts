@@ -107,7 +107,7 @@ export const pointsReports: BenchModule = {
       }
     }
     const table: BenchTable = {
-      title: 'GET /v1/reports/points (one grouped statement over the range, no rollup)',
+      title: 'GET /v1/reports/points (ranges on quarter hours read the write path's quarter-hour sums; others the ledger's rows)',
       columns: [
         ['dialect', 'database'],
         ['ledgerRows', 'ledger rows'],
