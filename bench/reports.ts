@@ -107,7 +107,7 @@ export const pointsReports: BenchModule = {
       }
     }
     const table: BenchTable = {
-      title: 'GET /v1/reports/points (ranges on quarter hours read the write path's quarter-hour sums; others the ledger's rows)',
+      title: 'GET /v1/reports/points (ranges on quarter hours read the quarter-hour sums the write path keeps; others the ledger rows)',
       columns: [
         ['dialect', 'database'],
         ['ledgerRows', 'ledger rows'],
