@@ -10,13 +10,23 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** axe-core's serious and critical violations on the page as it is now (ids and the offending nodes). */
+/**
+ * axe-core's serious and critical violations on the page once it has settled (ids and the
+ * offending nodes). A notice fading in or out has a lowered contrast for its 250 ms, and a dialog
+ * may still be opening: finite animations are let end first (an animated progress bar's stripes run
+ * forever and are left out), and a violation must still be there a moment later to count — a real
+ * one always is.
+ */
 export async function seriousViolations(page: Page): Promise<string[]> {
-  // A notice fading in or out has a lowered contrast for its 250 ms: let finite transitions end first
-  // (an animated progress bar's stripes run forever and are left out).
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity), undefined, { timeout: 5_000 });
-  const result = await new AxeBuilder({ page }).analyze();
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  let found: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) await page.waitForTimeout(400);
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity), undefined, { timeout: 5_000 });
+    const result = await new AxeBuilder({ page }).analyze();
+    found = result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    if (found.length === 0) return found;
+  }
+  return found;
 }
