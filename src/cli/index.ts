@@ -26,10 +26,17 @@ function int(name: string, min = 0) {
   };
 }
 
-/** Opens the database named by DATABASE_URL (migrating it), runs fn, closes it. */
-async function withDatabase<T>(fn: (database: Awaited<ReturnType<typeof connect>>, config: Config) => Promise<T>): Promise<T> {
+/**
+ * Opens the database named by DATABASE_URL (migrating it), runs fn, closes it. `longStatements`:
+ * an operator's command that reads whole stores (verify) may run statements past the serving
+ * statement timeout.
+ */
+async function withDatabase<T>(
+  fn: (database: Awaited<ReturnType<typeof connect>>, config: Config) => Promise<T>,
+  opts: { longStatements?: boolean } = {},
+): Promise<T> {
   const config = loadConfig();
-  const database = await connect(config.databaseUrl, { poolSize: config.pgPoolSize });
+  const database = await connect(config.databaseUrl, { poolSize: config.pgPoolSize, ...(opts.longStatements ? { statementTimeoutMs: 86_400_000 } : {}) });
   try {
     return await fn(database, config);
   } finally {
@@ -156,7 +163,7 @@ export function program(): Command {
     .option('--store <id>', 'only this store', int('store', 1))
     .option('--json', 'print JSON')
     .action(async (opts: { store?: number; json?: boolean }) => {
-      const report = await withDatabase((database) => verifyLedger(database.db, opts.store));
+      const report = await withDatabase((database) => verifyLedger(database.db, opts.store), { longStatements: true });
       if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else {
         for (const v of report.violations) {
