@@ -1,9 +1,8 @@
 import type { Trx } from '../db/committer.js';
 import { planChange, planReset } from '../domain/balance.js';
-import { NotFoundError } from '../domain/errors.js';
+import { BalanceChangedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Actor, AdjustPoints, LedgerWrite, ResetPoints } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, parseInstant, validPoints, validReason } from '../domain/validation.js';
-import { BalanceChangedError, ValidationError } from '../domain/errors.js';
 import { lockCustomer } from '../db/queries/customers.js';
 import { appendLedgerRow } from './append.js';
 import { queueCustomerNotification } from './notifications.js';

@@ -1,7 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Trx } from '../db/committer.js';
-import { lockCustomer, toCustomer } from '../db/queries/customers.js';
-import type { DB } from '../db/schema.js';
+import { type CustomerRecord, lockCustomer, toCustomer } from '../db/queries/customers.js';
+import type { DB, PendingCreditsTable } from '../db/schema.js';
 import { iso } from '../db/time.js';
 import { NotFoundError, PendingNotCancellableError } from '../domain/errors.js';
 import type { Actor, Customer, PendingCredit, Transaction } from '../domain/types.js';
@@ -22,6 +22,21 @@ export interface PendingWrite {
   pending: PendingCredit;
 }
 
+type PendingCreditRow = Selectable<PendingCreditsTable>;
+
+/** A pending_credits row as the API shows it. */
+function toPending(r: Pick<PendingCreditRow, 'transaction_id' | 'points' | 'available_at' | 'status' | 'reason' | 'customer_message' | 'created_at'>): PendingCredit {
+  return {
+    transactionId: r.transaction_id,
+    points: r.points,
+    availableAt: iso(r.available_at),
+    status: r.status,
+    reason: r.reason,
+    customerMessage: r.customer_message,
+    createdAt: iso(r.created_at),
+  };
+}
+
 /**
  * Records a pending credit for a locked customer.
  *
@@ -29,7 +44,7 @@ export interface PendingWrite {
  */
 export async function createPendingCredit(
   trx: Trx,
-  customer: NonNullable<Awaited<ReturnType<typeof lockCustomer>>>,
+  customer: CustomerRecord,
   credit: { points: number; reason: string; customerMessage: string | null; affectsTier: boolean; visibleToCustomer: boolean; expiresAt: number | null; availableAt: number },
   actor: Actor,
   idempotencyKey: string | null,
@@ -65,15 +80,15 @@ export async function createPendingCredit(
   return {
     transaction: written.transaction,
     customer: { ...written.customer, pendingPoints: customer.pending_points + credit.points },
-    pending: {
-      transactionId: written.transaction.id,
+    pending: toPending({
+      transaction_id: written.transaction.id,
       points: credit.points,
-      availableAt: iso(credit.availableAt),
+      available_at: credit.availableAt,
       status: 'pending',
       reason: credit.reason,
-      customerMessage: credit.customerMessage,
-      createdAt: iso(now),
-    },
+      customer_message: credit.customerMessage,
+      created_at: now,
+    }),
   };
 }
 
@@ -92,15 +107,7 @@ export async function listPending(db: Kysely<DB>, storeId: number, customerId: n
     .limit(500)
     .execute();
   return {
-    data: rows.map((r) => ({
-      transactionId: r.transaction_id,
-      points: r.points,
-      availableAt: iso(r.available_at),
-      status: r.status,
-      reason: r.reason,
-      customerMessage: r.customer_message,
-      createdAt: iso(r.created_at),
-    })),
+    data: rows.map(toPending),
   };
 }
 
@@ -146,14 +153,6 @@ export async function cancelPending(
   return {
     transaction: written.transaction,
     customer: toCustomer(after ?? customer),
-    pending: {
-      transactionId,
-      points: credit.points,
-      availableAt: iso(credit.available_at),
-      status: 'cancelled',
-      reason: credit.reason,
-      customerMessage: credit.customer_message,
-      createdAt: iso(credit.created_at),
-    },
+    pending: toPending({ ...credit, status: 'cancelled' }),
   };
 }
