@@ -125,12 +125,14 @@ export interface Server {
 }
 
 /**
- * Starts a server process (`node …args`) on a free port (given as PORT and by the caller in args
+ * Starts a server process (`node …args`; BENCH_SERVER_NODE_ARGS adds node flags) on a free port (given as PORT and by the caller in args
  * via {port}) and waits until GET /healthz answers 200.
  */
 export async function startServer(args: string[], env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, args.map((a) => a.replace('{port}', String(port))), {
+  // BENCH_SERVER_NODE_ARGS: node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, ...args.map((a) => a.replace('{port}', String(port)))], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -167,8 +169,14 @@ export async function startServer(args: string[], env: Record<string, string>): 
  * Backends of other databases (someone's test run) are left out. NaN off Linux.
  */
 export function postgresCpuSeconds(database: string): number {
+  const byPid = postgresCpuByPid(database);
+  return byPid ? [...byPid.values()].reduce((a, b) => a + b, 0) : Number.NaN;
+}
+
+/** The same, per process; undefined off Linux. */
+function postgresCpuByPid(database: string): Map<number, number> | undefined {
   try {
-    let sum = 0;
+    const byPid = new Map<number, number>();
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
@@ -176,15 +184,40 @@ export function postgresCpuSeconds(database: string): number {
         if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
         const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
         const background = /: (checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher)/.test(title);
-        if (background || title.includes(` ${database} `)) sum += processCpuSeconds(Number(pid));
+        if (background || title.includes(` ${database} `)) byPid.set(Number(pid), processCpuSeconds(Number(pid)));
       } catch {
         // the process ended meanwhile
       }
     }
-    return sum;
+    return byPid;
   } catch {
-    return Number.NaN;
+    return undefined;
   }
+}
+
+/**
+ * PostgreSQL CPU seconds of one database from now until stop(), sampled every 250 ms, so that a
+ * backend that exits meanwhile (a pool closing an idle connection) still counts what it used
+ * (up to its last sample) instead of taking its whole past off the sum. NaN off Linux.
+ */
+export function postgresCpuMeter(database: string): { stop(): number } {
+  const first = postgresCpuByPid(database);
+  if (!first) return { stop: () => Number.NaN };
+  const last = new Map(first);
+  const sample = () => {
+    for (const [pid, cpu] of postgresCpuByPid(database) ?? []) last.set(pid, cpu);
+  };
+  const timer = setInterval(sample, 250);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      let sum = 0;
+      for (const [pid, cpu] of last) sum += cpu - (first.get(pid) ?? 0);
+      return sum;
+    },
+  };
 }
 
 /**

@@ -2,7 +2,8 @@
  * A bulk job with and without a subscribed webhook endpoint, same run: store A's +1 adjustment of
  * N customers (default 1,000,000), request → completed, through a real `tally serve` (the built
  * CLI), first with no endpoint, then with one endpoint subscribed to `transaction.created` (so every
- * chunk also writes `transaction.batch` outbox rows, delivered to a local receiver answering 200).
+ * chunk also writes `transaction.batch` outbox rows, delivered to a local receiver answering 200),
+ * then with the endpoint disabled again: the ratio is the middle job over the mean of the other two.
  * Meanwhile store B, which has its own endpoint, makes a single adjustment every 250 ms: each one's
  * `transaction.created` latency (POST sent → event received) shows whether A's batches stall other
  * stores' deliveries. The issue's target: the job with the endpoint takes ≤ 1.5× the job without.
@@ -17,7 +18,7 @@ import { migrate, openDatabase } from '../src/db/database.js';
 import type { Dialect } from '../src/db/migrations/helpers.js';
 import { seedCustomers } from '../src/ledger/seed.js';
 import { createStore } from '../src/ledger/stores.js';
-import { freshDatabase, sleep, startServer } from './support.js';
+import { freshDatabase, postgresCpuMeter, sleep, startServer } from './support.js';
 import type { BenchModule, BenchTable } from './types.js';
 
 /** The issue's bound on the slowdown a subscribed endpoint may cost a bulk job. */
@@ -39,6 +40,9 @@ interface Row {
   bDuringJob: number;
   bP50Ms: number | null;
   bMaxMs: number | null;
+  serverCpuS: number;
+  dbCpuS: number | null;
+  receiverCpuS: number;
   verified: boolean;
 }
 
@@ -133,7 +137,10 @@ async function benchDialect(dialect: Dialect, customers: number, log: (s: string
       const bIds = ((await apiB('GET', `/v1/customers?limit=${B_CUSTOMERS}`)).body.data as { id: number }[]).map((c) => c.id);
 
       /** One bulk job of store A while store B adjusts every 250 ms; B's events are awaited afterwards. */
+      const dbName = dialect === 'postgres' ? new URL(fresh.url).pathname.slice(1) : '';
+      const receiverCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
       const run = async (label: string) => {
+        const cpu0 = { server: server.cpuSeconds(), db: dialect === 'postgres' ? postgresCpuMeter(dbName) : null, receiver: receiverCpu() };
         const started = performance.now();
         const created = await apiA('POST', '/v1/bulk-adjustments', { selection: { all: true }, type: 'adjust', points: 1, reason: `Bench ${label}` });
         if (created.status !== 202) throw new Error(`bulk job: ${created.status} ${JSON.stringify(created.body)}`);
@@ -157,6 +164,11 @@ async function benchDialect(dialect: Dialect, customers: number, log: (s: string
         }
         const ended = performance.now();
         const jobSeconds = (ended - started) / 1000;
+        const cpu = {
+          server: server.cpuSeconds() - cpu0.server,
+          db: cpu0.db ? cpu0.db.stop() : null,
+          receiver: receiverCpu() - cpu0.receiver,
+        };
         done = true;
         await bLoop;
         if (status !== 'completed') throw new Error(`bench job ended ${status}`);
@@ -165,7 +177,7 @@ async function benchDialect(dialect: Dialect, customers: number, log: (s: string
         while ([...sent.keys()].some((id) => !receiver.state.bArrived.has(id)) && performance.now() < deadline) await sleep(50);
         const latencies = [...sent].filter(([id]) => receiver.state.bArrived.has(id)).map(([id, t0]) => receiver.state.bArrived.get(id)! - t0).sort((x, y) => x - y);
         const duringJob = [...sent.keys()].filter((id) => (receiver.state.bArrived.get(id) ?? Infinity) <= ended).length;
-        return { jobId, started, jobSeconds, bSent: sent.size, duringJob, latencies };
+        return { jobId, started, jobSeconds, bSent: sent.size, duringJob, latencies, cpu };
       };
 
       // Warm-up (not measured): a small job of store A, so that neither measured job pays for the server's first one.
@@ -184,21 +196,31 @@ async function benchDialect(dialect: Dialect, customers: number, log: (s: string
       const drainDeadline = performance.now() + JOB_TIMEOUT_MS;
       while (receiver.state.batchTransactions < customers && performance.now() < drainDeadline) await sleep(100);
       const drained = receiver.state.batchTransactions >= customers;
+      // The same job again without the endpoint, once every batch is delivered: the two jobs without
+      // it bracket the one with it (run between them, on a ledger N rows longer than the first and
+      // N shorter than the last), so the ledger's growth and the machine's drift cancel out.
+      const disabled = await apiA('PATCH', `/v1/webhooks/${hookA.body.webhook.id}`, { enabled: false });
+      if (disabled.status !== 200) throw new Error(`disabling store A's endpoint: ${disabled.status} ${JSON.stringify(disabled.body)}`);
+      log(`webhooks-bulk ${dialect}: bulk job, no endpoint for store A again`);
+      const again = await run('without endpoint, again');
+      const baseline = (without.jobSeconds + again.jobSeconds) / 2;
       const row = (label: string, r: Awaited<ReturnType<typeof run>>, extra: Partial<Row>): Row => ({
         dialect, customers, endpoint: label, jobSeconds: Number(r.jobSeconds.toFixed(2)), ratio: null, batchEvents: null, drainedSeconds: null,
         bEvents: r.latencies.length, bDuringJob: r.duringJob, bP50Ms: pct(r.latencies, 0.5) === null ? null : Math.round(pct(r.latencies, 0.5)!),
         bMaxMs: r.latencies.length ? Math.round(r.latencies[r.latencies.length - 1]) : null,
+        serverCpuS: Number(r.cpu.server.toFixed(1)), dbCpuS: r.cpu.db === null ? null : Number(r.cpu.db.toFixed(1)), receiverCpuS: Number(r.cpu.receiver.toFixed(1)),
         verified: r.latencies.length === r.bSent && receiver.state.bad === 0, ...extra,
       });
       return [
-        row('none', without, {}),
+        row('none (before)', without, {}),
         row('one (transaction.created)', withHook, {
-          ratio: `${(withHook.jobSeconds / without.jobSeconds).toFixed(2)}×`,
+          ratio: `${(withHook.jobSeconds / baseline).toFixed(2)}×`,
           batchEvents: receiver.state.batchEvents.size,
           drainedSeconds: drained ? Number(((receiver.state.lastBatchAt - withHook.started) / 1000).toFixed(2)) : null,
           verified: withHook.latencies.length === withHook.bSent && receiver.state.bad === 0 && drained
             && receiver.state.batchTransactions === customers && receiver.state.customers.size === customers,
         }),
+        row('none (after)', again, {}),
       ];
     } finally {
       await server.stop();
@@ -225,12 +247,14 @@ export const webhooksBulk: BenchModule = {
       columns: [
         ['dialect', 'database'], ['customers', 'customers'], ['endpoint', "store A's endpoints"], ['jobSeconds', 'job request→completed s'],
         ['ratio', 'vs no endpoint'], ['batchEvents', 'batch events delivered'], ['drainedSeconds', 'last batch delivered at s'],
-        ['bEvents', "B's events delivered"], ['bDuringJob', '… before the job ended'], ['bP50Ms', 'B latency p50 ms'], ['bMaxMs', 'B latency max ms'], ['verified', 'all delivered and verified'],
+        ['bEvents', "B's events delivered"], ['bDuringJob', '… before the job ended'], ['bP50Ms', 'B latency p50 ms'], ['bMaxMs', 'B latency max ms'],
+        ['serverCpuS', 'server CPU s'], ['dbCpuS', 'PostgreSQL CPU s'], ['receiverCpuS', 'bench + receiver CPU s'], ['verified', 'all delivered and verified'],
       ],
       rows,
       notes: [
         ...verdicts,
-        'The job with the endpoint runs second, on a ledger N rows longer. "last batch delivered at" counts from that job\'s request; batches are at most 1,000 transactions each, read back from the ledger at send time.',
+        'Three jobs in turn: without the endpoint, with it, and without it again once every batch is delivered; the ratio is the job with the endpoint over the mean of the two without (which bracket it: the ledger grows by N rows a job). "last batch delivered at" counts from that job\'s request; batches are at most 1,000 transactions each, read back from the ledger at send time.',
+        'CPU seconds are used during each job (request → completed): the server process (with its job and dispatcher threads), the PostgreSQL backends of the database, and this benchmark process (which runs the receiver that verifies every signature) — all on the same machine.',
         `Store B makes one single adjustment every ${B_EVERY_MS} ms while each job runs; its latency runs from sending the POST to the receiver getting the signed transaction.created (the dispatcher polls the outbox every DISPATCH_IDLE_MS, 500 ms by default).`,
       ],
     }];
