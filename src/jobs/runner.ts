@@ -25,8 +25,16 @@ export interface RunnerOptions {
   maxAttempts?: number;
   /** How often this runner queues the kinds' scheduled jobs (expiry), in ms; 0 = never. */
   scheduleMs?: number;
-  /** Called after each committed chunk (the SQLite thread uses it to let waiting writers in). */
-  afterChunk?: () => void;
+  /**
+   * Aimed-at chunk length while other writers are waiting for the chunks (SQLite: requests waiting
+   * for the one write lock, as `afterChunk` reports): shorter chunks, so no request waits long.
+   */
+  contendedChunkMs?: number;
+  /**
+   * Called after each committed chunk (the SQLite thread uses it to let waiting writers in); true
+   * when a writer was waiting for that chunk, which makes the next chunks aim at contendedChunkMs.
+   */
+  afterChunk?: () => boolean;
 }
 
 type Outcome = 'progress' | 'finished' | 'busy';
@@ -34,6 +42,8 @@ type Outcome = 'progress' | 'finished' | 'busy';
 const MIN_CHUNK = 100;
 const FIRST_CHUNK = 1_000;
 const RETRY_DELAY_MS = 250;
+/** How long chunks stay short after a writer last waited for one. */
+const CONTENDED_FOR_MS = 2_000;
 const MAX_RETRY_DELAY_MS = 10_000;
 
 /**
@@ -68,6 +78,8 @@ export class JobRunner {
   /** Jobs this runner has seen running: their items are counted, no need to read the row again. */
   readonly #started = new Set<number>();
   #turn = 0;
+  /** Until when chunks aim at contendedChunkMs (a writer waited for one shortly before). */
+  #contendedUntil = 0;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -78,8 +90,10 @@ export class JobRunner {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined && !Number.isNaN(v)));
     // SQLite: a chunk holds the database's only write lock, so it is kept short; PostgreSQL locks
     // just the chunk's customers, and longer chunks spend less on their fixed costs.
+    // While the serving thread's writes wait for it, a SQLite chunk aims at a third of that.
     const chunkMs = dialectOf(db) === 'postgres' ? 1000 : 40;
-    this.#opts = { chunkSize: 10_000, chunkMs, ratePerStore: 0, idleMs: 500, maxAttempts: 3, scheduleMs: 60_000, ...given };
+    const contendedChunkMs = dialectOf(db) === 'postgres' ? chunkMs : 15;
+    this.#opts = { chunkSize: 10_000, chunkMs, contendedChunkMs, ratePerStore: 0, idleMs: 500, maxAttempts: 3, scheduleMs: 60_000, ...given };
   }
 
   start(): void {
@@ -151,25 +165,28 @@ export class JobRunner {
   async runChunk(id: number, storeId: number): Promise<Outcome> {
     // A job starts small: its first chunk measures how many items fit in chunkMs.
     const size = this.#sizes.get(id) ?? Math.min(this.#opts.chunkSize, FIRST_CHUNK);
-    const started = performance.now();
+    // Timed from the moment the transaction holds its locks to its commit: waiting for the lock
+    // is not the chunk's cost, and counting it would shrink the chunks of a busy database.
+    let started = 0;
     let outcome: Outcome;
     let items = 0;
     let phase = '';
     try {
       const counted = this.#started.has(id) ? 0 : await this.#countIfStarting(id);
-      outcome = await this.committer.run((trx) =>
-        this.#chunk(trx, id, size, counted, (n, p) => {
+      outcome = await this.committer.run((trx) => {
+        started = performance.now();
+        return this.#chunk(trx, id, size, counted, (n, p) => {
           items = n;
           phase = p;
-        }),
-      );
+        });
+      });
     } catch (err) {
       await this.#failed(id, err);
       return 'progress';
     }
     this.#failures.delete(id);
     if (outcome !== 'busy') this.#started.add(id);
-    this.#opts.afterChunk?.();
+    if (this.#opts.afterChunk?.()) this.#contendedUntil = Date.now() + CONTENDED_FOR_MS;
     if (outcome === 'finished') {
       this.#started.delete(id);
       this.#sizes.delete(id);
@@ -199,7 +216,8 @@ export class JobRunner {
   }
 
   /**
-   * Sizes the job's next chunk to last about chunkMs, from a moving average of the time per item
+   * Sizes the job's next chunk to last about chunkMs (contendedChunkMs while writers wait for the
+   * chunks), from a moving average of the time per item
    * (a single slow chunk — a checkpoint, a busy core — does not halve the next one).
    */
   #adapt(id: number, phase: string, size: number, ms: number): void {
@@ -208,7 +226,8 @@ export class JobRunner {
     const average = this.#perItem.get(key);
     const smoothed = average === undefined ? perItem : average * 0.7 + perItem * 0.3;
     this.#perItem.set(key, smoothed);
-    const next = Math.round(this.#opts.chunkMs / Math.max(smoothed, 1e-6));
+    const target = Date.now() < this.#contendedUntil ? this.#opts.contendedChunkMs : this.#opts.chunkMs;
+    const next = Math.round(target / Math.max(smoothed, 1e-6));
     this.#sizes.set(id, Math.min(this.#opts.chunkSize, Math.max(Math.min(MIN_CHUNK, this.#opts.chunkSize), next)));
   }
 

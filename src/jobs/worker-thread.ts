@@ -11,10 +11,12 @@ const database = openDatabase(url, { writeGate: gate });
 /**
  * After each chunk: if a write of the serving thread is waiting for the lock, wait (at most
  * 100 ms) until it has it, so chunk after chunk never starves the requests of other stores.
+ * Says whether one was waiting (the runner then keeps its chunks short for a while).
  */
-function letWritersIn(): void {
+function letWritersIn(): boolean {
   const waiting = Atomics.load(gate, 0);
   if (waiting > 0) Atomics.wait(gate, 0, waiting, 100);
+  return waiting > 0;
 }
 
 const runner = new JobRunner(database.db, createCommitter(database, { mayBlock: true }), { ...opts, afterChunk: letWritersIn }, (log, extra) =>
