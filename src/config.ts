@@ -26,6 +26,18 @@ const SCHEMA = {
     },
     PG_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 1000, default: 20, description: 'a whole number of connections, 1–1000' },
     JOB_CHUNK_SIZE: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, description: 'customers per chunk, 1–1000000' },
+    JOB_CHUNK_MS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 60_000,
+      description: 'milliseconds, 1–60000: the aimed-at length of one job chunk transaction (default 40 on SQLite, 1000 on PostgreSQL)',
+    },
+    JOB_CONTENDED_CHUNK_MS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 60_000,
+      description: 'milliseconds, 1–60000: the same while requests wait for the chunks (SQLite; default 15)',
+    },
     JOB_RATE_PER_STORE: {
       type: 'number',
       minimum: 0,
@@ -109,6 +121,8 @@ export interface Config {
   jobChunkSize: number;
   /** Customers per second per store; 0 = unlimited. */
   jobRatePerStore: number;
+  jobChunkMs?: number;
+  jobContendedChunkMs?: number;
   redisUrl?: string;
   allowPrivateWebhooks: boolean;
   shutdownTimeoutMs: number;
@@ -178,6 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgIdleInTransactionTimeoutMs: raw.PG_IDLE_TX_TIMEOUT_MS as number,
     jobChunkSize: raw.JOB_CHUNK_SIZE as number,
     jobRatePerStore: raw.JOB_RATE_PER_STORE as number,
+    ...(raw.JOB_CHUNK_MS !== undefined ? { jobChunkMs: raw.JOB_CHUNK_MS as number } : {}),
+    ...(raw.JOB_CONTENDED_CHUNK_MS !== undefined ? { jobContendedChunkMs: raw.JOB_CONTENDED_CHUNK_MS as number } : {}),
     ...(raw.REDIS_URL !== undefined ? { redisUrl: raw.REDIS_URL as string } : {}),
     allowPrivateWebhooks: raw.TALLY_ALLOW_PRIVATE_WEBHOOKS as boolean,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS as number,

@@ -47,7 +47,7 @@ function databaseOptions(config: Config) {
 }
 
 function runnerOptions(config: Config) {
-  return { chunkSize: config.jobChunkSize, ratePerStore: config.jobRatePerStore };
+  return { chunkSize: config.jobChunkSize, ratePerStore: config.jobRatePerStore, chunkMs: config.jobChunkMs, contendedChunkMs: config.jobContendedChunkMs };
 }
 
 /**
