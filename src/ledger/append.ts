@@ -226,6 +226,11 @@ export interface RowSet {
    * history brings the other app's own reward rows (default true).
    */
   entryRewards?: boolean;
+  /**
+   * The explicit expiry of the lot each credit row opens, an expression over the written ledger
+   * row `r` (e.g. looked up by its job_line); default none: the store's rule applies.
+   */
+  lotExpiresAt?: RawBuilder<number | null>;
   /** Source rows the rule refuses, reported in the job's error report instead (never clamped). */
   skipped?: { jobId: number; where: RawBuilder<boolean>; code: RawBuilder<string>; message: RawBuilder<string> };
 }
@@ -280,9 +285,9 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null; mixed: number[] | null }>`
       WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
       skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
-      ins AS (${insertRows} RETURNING id, store_id, customer_id, points, tier_points, type, actor_type, actor_id, actor_name, created_at),
+      ins AS (${insertRows} RETURNING id, store_id, customer_id, points, tier_points, type, actor_type, actor_id, actor_name, created_at, job_line),
       ${update},
-      ${lotsFromIns(set.storeId)},
+      ${lotsFromIns(set.storeId, set.lotExpiresAt)},
       ${rollupCte('ins')}
       SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points,
              (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last,
@@ -291,7 +296,7 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     if (r.first !== null && r.last !== null) {
       // Customers given both credits and debits by this chunk: their debits may spend lots its
       // credits opened, which the statement above cannot see — their lots follow, by row id.
-      if (r.mixed) await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id = ANY(${r.mixed.map(Number)}::bigint[]))`);
+      if (r.mixed) await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id = ANY(${r.mixed.map(Number)}::bigint[]))`, set.lotExpiresAt);
       await tierEffects(trx, set);
       await batchEvents(trx, set, Number(r.first), Number(r.last));
     }
@@ -326,7 +331,7 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
   const written = sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`;
-  await lotsForRows(trx, set.storeId, written);
+  await lotsForRows(trx, set.storeId, written, set.lotExpiresAt);
   await rollupRows(trx, written);
   await tierEffects(trx, set);
   await batchEvents(trx, set, mark + 1, Number(sum.rows[0].last));
