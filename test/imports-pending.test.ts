@@ -171,20 +171,19 @@ for (const dialect of DIALECTS) {
     it('brings a history row with a future availableAt over as pending, one in the past as applied, counting neither pending points nor their tier points', async () => {
       const s = await server.newStore('pending history');
       const future = Date.now() + 2 * HOUR;
-      const job = await imported(
-        s,
-        'type=history',
-        csv([
-          'externalId,points,tierPoints,createdAt,availableAt',
-          'h-1,100,,2024-01-01T00:00:00Z,',
-          `h-1,50,,2024-02-01T00:00:00Z,${iso(future)}`,
-          'h-1,-120,,2024-03-01T00:00:00Z,',
-          'h-2,30,,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z',
-          `h-2,10,5,2024-01-03T00:00:00Z,${iso(future)}`,
-          `h-2,15,0,2024-01-04T00:00:00Z,${iso(future)}`,
-        ]),
-      );
-      expect(job).toMatchObject({ total: 6, succeeded: 4, failed: 2, totalPoints: 130 });
+      const file = csv([
+        'externalId,points,tierPoints,createdAt,availableAt',
+        'h-1,100,,2024-01-01T00:00:00Z,',
+        `h-1,50,,2024-02-01T00:00:00Z,${iso(future)}`,
+        'h-1,-120,,2024-03-01T00:00:00Z,',
+        'h-2,30,,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z',
+        `h-2,10,5,2024-01-03T00:00:00Z,${iso(future)}`,
+        `h-2,15,0,2024-01-04T00:00:00Z,${iso(future)}`,
+      ]);
+      const dry = await upload(s, 'type=history&dryRun=true', file);
+      expect(dry.body.preview).toMatchObject({ valid: 4, invalid: 2, totalPoints: 130, pendingPoints: 65 });
+      const job = await imported(s, 'type=history', file);
+      expect(job).toMatchObject({ total: 6, succeeded: 4, failed: 2, totalPoints: dry.body.preview.totalPoints });
       expect(await errorsOf(s, job.id)).toEqual([
         [4, 'points', 'insufficient_points'],
         [6, 'tierPoints', 'invalid_value'],
