@@ -178,22 +178,30 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
     // A credit given an explicit expiry keeps it in its lot, as a single adjustment's does.
     lotExpiresAt: plan.columns.expiresAt === undefined ? undefined : sql`(SELECT x.expires_at FROM import_rows x WHERE x.job_id = ${job.id} AND x.line = r.job_line)`,
   });
-  if (plan.columns.availableAt !== undefined) await createPendingCredits(trx, job.store_id, pendingCredits(job, plan, range));
+  if (plan.columns.availableAt !== undefined && appended.firstId !== null && appended.lastId !== null) {
+    await createPendingCredits(trx, job.store_id, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
+  }
   const n = to - from;
   return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
 }
 
 /**
- * The pending credits of the pending rows just written for the staged rows in `range` (found by
- * their file line), shaped as createPendingCredits takes them. An add counts for the tier as an
- * adjustment does; a history row unless the file gives it 0 tier points.
+ * The pending credits of the `pending` rows the chunk just wrote (ids first…last) for its staged
+ * rows (`range`), matched by file line, shaped as createPendingCredits takes them. Both sides are
+ * bounded by the chunk: the ledger rows by id, read first (MATERIALIZED) — the planner, with
+ * statistics from before the import, would otherwise walk the (job_id, …) index over every row
+ * the job wrote so far, once per chunk. An add counts for the tier as an adjustment does; a
+ * history row unless the file gives it 0 tier points.
  */
-function pendingCredits(job: JobRow, plan: ImportPlan, range: RawBuilder<unknown>): RawBuilder<unknown> {
+function pendingCredits(job: JobRow, plan: ImportPlan, range: RawBuilder<unknown>, first: number, last: number): RawBuilder<unknown> {
   const affectsTier = plan.type === 'history' ? sql`CASE WHEN coalesce(r.tier_points, r.points) > 0 THEN 1 ELSE 0 END` : sql`1`;
-  return sql`(SELECT t.store_id, t.customer_id, t.id AS transaction_id, r.points, ${affectsTier} AS affects_tier, t.visible_to_customer,
-      t.reason, t.customer_message, r.expires_at, r.available_at, t.created_at
-    FROM import_rows r JOIN transactions t ON t.job_id = ${job.id} AND t.job_line = r.line AND t.type = 'pending'
-    WHERE ${range} AND ${PENDING_ROW})`;
+  return sql`(WITH w AS MATERIALIZED (
+        SELECT id, store_id, customer_id, job_id, job_line, type, visible_to_customer, reason, customer_message, created_at
+        FROM transactions WHERE id >= ${first} AND id <= ${last})
+      SELECT t.store_id, t.customer_id, t.id AS transaction_id, r.points, ${affectsTier} AS affects_tier, t.visible_to_customer,
+             t.reason, t.customer_message, r.expires_at, r.available_at, t.created_at
+      FROM w t JOIN import_rows r ON r.job_id = ${job.id} AND r.line = t.job_line AND ${range} AND ${PENDING_ROW}
+      WHERE t.job_id = ${job.id} AND t.type = 'pending')`;
 }
 
 /** history: a member's last activity is their latest imported row, unless the file says otherwise. */
