@@ -1,6 +1,7 @@
 /**
  * Import and export benchmark (issue 13): through a real `tally serve` process (built CLI),
- *  - import N rows `add` (existing members by id) and `set` creating N members, request → job completed;
+ *  - import N rows `add` (existing members by id), `set` creating N members, and `add` with every row a
+ *    pending credit with an explicit expiry (availableAt, expiresAt), request → job completed;
  *  - export N+ transactions and N customers (GET …/export.csv read to its end);
  * each beside its raw lower bound measured in the same run on the same data (the file parsed with
  * csv-parse and the rows written by hand-written set-based SQL in one transaction; for exports a
@@ -68,6 +69,23 @@ async function rawAdd(database: Database, storeId: number, path: string): Promis
     await sql`INSERT INTO transactions (store_id, customer_id, type, points, tier_points, balance_after, reason, visible_to_customer, actor_type, actor_name, job_id, job_line, created_at)
       SELECT store_id, id, 'import', 10, 10, balance + 10, 'raw', 1, 'system', 'bench', -2, id, ${Date.now()} FROM customers WHERE store_id = ${storeId}`.execute(trx);
     await sql`UPDATE customers SET balance = balance + 10, lifetime_points = lifetime_points + 10 WHERE store_id = ${storeId}`.execute(trx);
+  });
+  return seconds(started);
+}
+
+/**
+ * Raw pending `add` (rows with a future availableAt): the file parsed, then the zero-point `pending`
+ * ledger rows, their pending_credits rows and the customers' pending points, set-based, one transaction.
+ */
+async function rawPending(database: Database, storeId: number, path: string, availableAt: number): Promise<number> {
+  const started = performance.now();
+  await parseOnly(path);
+  await database.db.transaction().execute(async (trx) => {
+    await sql`INSERT INTO transactions (store_id, customer_id, type, points, tier_points, balance_after, reason, visible_to_customer, actor_type, actor_name, job_id, job_line, created_at)
+      SELECT store_id, id, 'pending', 0, 0, balance, 'raw', 1, 'system', 'bench', -4, id, ${Date.now()} FROM customers WHERE store_id = ${storeId}`.execute(trx);
+    await sql`INSERT INTO pending_credits (store_id, customer_id, transaction_id, points, affects_tier, visible_to_customer, reason, customer_message, expires_at, available_at, status, settled_transaction_id, created_at)
+      SELECT store_id, customer_id, id, 10, 1, 1, reason, NULL, NULL, ${availableAt}, 'pending', NULL, created_at FROM transactions WHERE job_id = -4 AND store_id = ${storeId}`.execute(trx);
+    await sql`UPDATE customers SET pending_points = pending_points + 10 WHERE store_id = ${storeId}`.execute(trx);
   });
   return seconds(started);
 }
@@ -153,23 +171,31 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
     await migrate(database);
     const committer = createCommitter(database);
     const make = async (name: string) => committer.run((trx) => createStore(trx, { name }));
-    const [adds, sets, rawAdds, rawSets] = [await make('add'), await make('set'), await make('raw add'), await make('raw set')];
-    log(`${dialect}: seeding 2 × ${n} customers`);
-    await seedCustomers(database.db, committer, adds.store.id, n);
-    await seedCustomers(database.db, committer, rawAdds.store.id, n);
-    const first = await sql<{ id: number }>`SELECT min(id) AS id FROM customers WHERE store_id = ${adds.store.id}`.execute(database.db);
-    const base = Number(first.rows[0].id);
+    const [adds, sets, rawAdds, rawSets, pends, rawPends] = [
+      await make('add'), await make('set'), await make('raw add'), await make('raw set'), await make('pending add'), await make('raw pending add'),
+    ];
+    log(`${dialect}: seeding 4 × ${n} customers`);
+    for (const store of [adds, rawAdds, pends, rawPends]) await seedCustomers(database.db, committer, store.store.id, n);
+    const firstOf = async (storeId: number) => Number((await sql<{ id: number }>`SELECT min(id) AS id FROM customers WHERE store_id = ${storeId}`.execute(database.db)).rows[0].id);
+    const base = await firstOf(adds.store.id);
     const addFile = writeCsv(dir, 'add.csv', 'customerId,points', n, (i) => `${base + i},10`);
+    // Every row a pending credit (available in a month) with an explicit expiry: the dated path whole.
+    const availableAt = Date.now() + 30 * 86_400_000;
+    const dates = `${new Date(availableAt).toISOString()},${new Date(availableAt + 365 * 86_400_000).toISOString()}`;
+    const pendBase = await firstOf(pends.store.id);
+    const pendFile = writeCsv(dir, 'pending.csv', 'customerId,points,availableAt,expiresAt', n, (i) => `${pendBase + i},10,${dates}`);
     const setFile = writeCsv(dir, 'set.csv', 'externalId,email,firstName,lastName,balance', n, (i) => `m-${i},m${i}@example.com,First${i},Last${i},${(i * 7919) % 5000}`);
     log(`${dialect}: raw lower bounds (add, set)`);
     const rawAddSeconds = await rawAdd(database, rawAdds.store.id, addFile);
     const rawSetSeconds = await rawSet(database, rawSets.store.id, setFile);
+    const rawPendingSeconds = await rawPending(database, rawPends.store.id, pendFile, availableAt);
 
     const server = await startServer(['bin/tally.js', 'serve', '--port', '{port}'], { DATABASE_URL: fresh.url, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' });
     try {
       for (const [operation, store, file, query, raw] of [
         ['import add (existing members)', adds, addFile, 'type=add&reason=Bench', rawAddSeconds],
         ['import set (creating members)', sets, setFile, 'type=set&reason=Bench', rawSetSeconds],
+        ['import add, pending (availableAt, expiresAt)', pends, pendFile, 'type=add&reason=Bench', rawPendingSeconds],
       ] as const) {
         log(`${dialect}: ${operation}, ${n} rows`);
         const started = performance.now();
@@ -191,10 +217,12 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
     } finally {
       await server.stop();
     }
-    for (const store of [adds, sets]) {
+    for (const store of [adds, sets, pends]) {
       const report = await tallyVerify(fresh.url, store.store.id);
       if (!report.ok) for (const f of figures) f.verified = false;
     }
+    const pending = await sql<{ p: number }>`SELECT coalesce(sum(pending_points), 0) AS p FROM customers WHERE store_id = ${pends.store.id}`.execute(database.db);
+    if (Number(pending.rows[0].p) !== 10 * n) for (const f of figures) if (f.operation.includes('pending')) f.verified = false;
     return figures;
   } finally {
     await database.close();

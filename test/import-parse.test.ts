@@ -35,6 +35,33 @@ describe('import file reading', () => {
     expect(fieldOfHeader('FIRST-NAME')).toBe('firstName');
     expect(fieldOfHeader('customerExternalId')).toBe('externalId');
     expect(fieldOfHeader('favourite colour')).toBeUndefined();
+    for (const h of ['availableAt', 'available_at', 'Available From', 'pending_until']) expect(fieldOfHeader(h)).toBe('availableAt');
+    for (const h of ['expiresAt', 'expires_at', 'Expiry Date', 'expiration_date']) expect(fieldOfHeader(h)).toBe('expiresAt');
+  });
+
+  it('keeps a credit\'s availableAt only while it is to come, and reports bad or misplaced dates by line and column', async () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    const file = [
+      'email,points,Available From,Expiry Date',
+      `a@example.com,10,${future},`,
+      `b@example.com,10,${past},2030-01-01T00:00:00Z`,
+      `c@example.com,-10,${future},`,
+      'd@example.com,10,2030-01-01 10:00,',
+      `e@example.com,10,,${past}`,
+    ].join('\n');
+    const add = await read(file, 'add');
+    expect(add.rows.map((r) => [r.line, r.availableAt, r.expiresAt])).toEqual([
+      [2, Date.parse(future), null],
+      [3, null, Date.parse('2030-01-01T00:00:00Z')],
+    ]);
+    expect(add.errors.map((e) => [e.line, e.column, e.code])).toEqual([
+      [4, 'Available From', 'invalid_date'],
+      [5, 'Available From', 'invalid_date'],
+      [6, 'Expiry Date', 'invalid_date'],
+    ]);
+    const set = await read(file.replace('points', 'balance'), 'set');
+    expect(set.errors.filter((e) => e.line === 2).map((e) => [e.column, e.code])).toEqual([['Available From', 'invalid_date']]);
   });
 
   it('reads a UTF-8 file with a BOM, semicolons and CRLF, numbering lines as a spreadsheet does', async () => {

@@ -11,13 +11,18 @@ const MEMBERS = 20_000;
 const PER_MEMBER = 4;
 const ROWS = MEMBERS * PER_MEMBER;
 
-/** A points history from another app: four rows per member, oldest first, one of them a deduction. */
+/**
+ * A points history from another app: four rows per member, oldest first, one of them a deduction
+ * and the last a credit still pending (available in a month).
+ */
 function historyFile(): string {
-  const lines = ['externalId,points,tierPoints,createdAt,reference'];
+  const lines = ['externalId,points,tierPoints,createdAt,reference,availableAt'];
+  const later = new Date(Date.now() + 30 * 86_400_000).toISOString();
   for (let day = 0; day < PER_MEMBER; day++) {
     const at = new Date(Date.UTC(2024, 0, 1 + day)).toISOString();
     const points = day === 2 ? -5 : 10;
-    for (let m = 0; m < MEMBERS; m++) lines.push(`crash-${m},${points},${points},${at},r-${m}-${day}`);
+    const availableAt = day === PER_MEMBER - 1 ? later : '';
+    for (let m = 0; m < MEMBERS; m++) lines.push(`crash-${m},${points},${points},${at},r-${m}-${day},${availableAt}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -59,7 +64,7 @@ for (const dialect of DIALECTS) {
       return { rows: Number(r.rows[0].n), lines: Number(r.rows[0].lines) };
     }
 
-    it('resumes after a kill -9 mid-apply and applies every file line exactly once', async () => {
+    it('resumes after a kill -9 mid-apply and applies every file line exactly once, its pending credits too', async () => {
       // Throttled so that the kill lands while rows are being applied.
       const first = await serve({ JOB_CHUNK_SIZE: '2000', JOB_RATE_PER_STORE: '20000' });
       const created = await first.api('POST', '/v1/imports?type=history&reason=Migration', historyFile(), { 'content-type': 'text/csv' });
@@ -80,13 +85,17 @@ for (const dialect of DIALECTS) {
         const j = (await second.api('GET', `/v1/jobs/${id}`)).body;
         return j.status === 'completed' ? j : undefined;
       }, 120_000);
-      expect(job).toMatchObject({ total: ROWS, processed: ROWS, succeeded: ROWS, failed: 0, totalPoints: MEMBERS * 25 });
+      expect(job).toMatchObject({ total: ROWS, processed: ROWS, succeeded: ROWS, failed: 0, totalPoints: MEMBERS * 15 });
       expect(await jobRows(id)).toEqual({ rows: ROWS, lines: ROWS });
-      const totals = await sql<{ n: number; balance: number; lifetime: number }>`
-        SELECT count(*) AS n, sum(balance) AS balance, sum(lifetime_points) AS lifetime FROM customers WHERE store_id = ${store.id}`.execute(database.db);
+      const totals = await sql<{ n: number; balance: number; lifetime: number; pending: number; credits: number }>`
+        SELECT count(*) AS n, sum(balance) AS balance, sum(lifetime_points) AS lifetime, sum(pending_points) AS pending,
+               (SELECT count(*) FROM pending_credits WHERE store_id = ${store.id}) AS credits
+        FROM customers WHERE store_id = ${store.id}`.execute(database.db);
       expect(totals.rows[0]).toMatchObject({ n: MEMBERS });
-      expect(Number(totals.rows[0].balance)).toBe(MEMBERS * 25);
-      expect(Number(totals.rows[0].lifetime)).toBe(MEMBERS * 25);
+      expect(Number(totals.rows[0].balance)).toBe(MEMBERS * 15);
+      expect(Number(totals.rows[0].lifetime)).toBe(MEMBERS * 15);
+      expect(Number(totals.rows[0].pending)).toBe(MEMBERS * 10);
+      expect(Number(totals.rows[0].credits)).toBe(MEMBERS);
       const staged = await sql<{ n: number }>`SELECT count(*) AS n FROM import_rows`.execute(database.db);
       expect(Number(staged.rows[0].n)).toBe(0);
       second.proc.child.kill('SIGTERM');

@@ -181,6 +181,7 @@ for (const dialect of DIALECTS) {
         valid: 2,
         invalid: 2,
         totalPoints: 10,
+        pendingPoints: 0,
         tierUps: 1,
         tierDowns: 0,
         errors: [

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { queueExpiry } from '../src/ledger/expiry.js';
 import { DIALECTS } from './support/databases.js';
+import { assertLedgerInvariants } from './support/fixtures.js';
 import { type TestStore, useServer, waitForJob } from './support/server.js';
 
 /**
@@ -121,5 +123,67 @@ for (const dialect of DIALECTS) {
         { numRuns: 12 },
       );
     });
+
+    it('imports credits with availableAt and expiresAt as single adjustments with those dates do, before and after they mature', async () => {
+      const now = Date.now();
+      const dates = { none: undefined, past: iso(now - HOUR), future: iso(now + HOUR) } as const;
+      const row = fc.record({
+        points: fc.integer({ min: -200, max: 300 }).filter((p) => p !== 0),
+        availableAt: fc.constantFrom('none', 'past', 'future') as fc.Arbitrary<keyof typeof dates>,
+        expires: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(opening, row), { minLength: 1, maxLength: 5 }), async (cases) => {
+          run += 1;
+          const importStore = await ctx.server.newStore(`dates import ${run}`);
+          const singleStore = await ctx.server.newStore(`dates single ${run}`);
+          const tag = `dates-${dialect}-${run}`;
+          const viaImport = await customersWith(importStore, cases.map(([o]) => o), `${tag}-i`);
+          const viaSingle = await customersWith(singleStore, cases.map(([o]) => o), `${tag}-s`);
+          const expiresAt = iso(now + 10 * 86_400_000);
+          const lines = cases.map(([, r], i) => `${tag}-i-${i},${r.points},${dates[r.availableAt] ?? ''},${r.expires ? expiresAt : ''}`);
+          const file = `externalId,points,availableAt,expiresAt\n${lines.join('\n')}\n`;
+          const upload = (query: string) => importStore.api('POST', `/v1/imports?type=add&reason=Twin%20dates&${query}`, file, { 'content-type': 'text/csv' });
+          const preview = (await upload('dryRun=true')).body.preview;
+          const created = await upload('');
+          expect(created.status, created.text).toBe(202);
+          const job = await waitForJob(importStore, created.body.job.id);
+          expect(job.status).toBe('completed');
+
+          const refused: number[] = [];
+          for (const [i, [, r]] of cases.entries()) {
+            const body = { points: r.points, reason: 'Twin dates', availableAt: dates[r.availableAt], expiresAt: r.expires ? expiresAt : undefined };
+            const res = await singleStore.api('POST', `/v1/customers/${viaSingle[i]}/adjustments`, body);
+            if (res.status === 422) refused.push(i);
+            else expect(res.status, res.text).toBe(201);
+          }
+          const errors = (await importStore.api('GET', `/v1/jobs/${job.id}/errors.csv`)).text.trim().split('\n').slice(1).filter(Boolean);
+          expect(errors.map((e) => Number(e.split(',')[0]) - 2).sort((a, b) => a - b)).toEqual(refused);
+          const same = async () => {
+            for (const i of cases.keys()) expect(await datedState(importStore, viaImport[i])).toEqual(await datedState(singleStore, viaSingle[i]));
+          };
+          await same();
+          const pending = cases.filter(([, r], i) => r.availableAt === 'future' && !refused.includes(i)).reduce((n, [, r]) => n + r.points, 0);
+          expect({ totalPoints: preview.totalPoints, pendingPoints: preview.pendingPoints }).toEqual({ totalPoints: job.totalPoints, pendingPoints: pending });
+          for (const store of [importStore, singleStore]) {
+            const expiry = await ctx.server.committer.run((trx) => queueExpiry(trx, store.id, undefined, now + HOUR + 1));
+            expect((await waitForJob(store, expiry.id)).status).toBe('completed');
+          }
+          await same();
+        }),
+        { numRuns: 8 },
+      );
+      await assertLedgerInvariants(ctx.server.database);
+    });
   });
+}
+
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A customer's totals, pending credits and points expiring within 30 days (from their lots). */
+async function datedState(store: TestStore, id: number) {
+  const c = (await store.api('GET', `/v1/customers/${id}`)).body;
+  const pending = (await store.api('GET', `/v1/customers/${id}/pending`)).body.data.map((p: { points: number; availableAt: string }) => [p.points, p.availableAt]);
+  return { balance: c.balance, lifetimePoints: c.lifetimePoints, pendingPoints: c.pendingPoints, pending, expiring: c.expiring };
 }

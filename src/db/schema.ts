@@ -292,6 +292,10 @@ export interface ImportRowsTable {
   last_activity_at: number | null;
   first_name: string | null;
   last_name: string | null;
+  /** When the row's credit becomes spendable, if that was in the future at upload (a pending credit). */
+  available_at: number | null;
+  /** The explicit expiry of the row's credit. */
+  expires_at: number | null;
   error: string | null;
   seq: number | null;
   leader: number | null;

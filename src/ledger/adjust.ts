@@ -1,5 +1,6 @@
 import type { Trx } from '../db/committer.js';
 import { planChange, planReset } from '../domain/balance.js';
+import { creditDateProblem, isPending } from '../domain/credit-dates.js';
 import { BalanceChangedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Actor, AdjustPoints, LedgerWrite, ResetPoints } from '../domain/types.js';
 import { MESSAGE_MAX, optionalText, parseInstant, validPoints, validReason } from '../domain/validation.js';
@@ -37,15 +38,11 @@ export async function adjustPoints(
   const now = Date.now();
   const expiresAt = cmd.expiresAt === undefined ? null : parseInstant(cmd.expiresAt, 'expiresAt');
   const availableAt = cmd.availableAt === undefined ? null : parseInstant(cmd.availableAt, 'availableAt');
-  if ((expiresAt !== null || availableAt !== null) && points < 0) {
-    throw new ValidationError('expiresAt and availableAt apply to credits only (points > 0)', expiresAt !== null ? 'expiresAt' : 'availableAt');
-  }
-  if (expiresAt !== null && expiresAt <= Math.max(now, availableAt ?? 0)) {
-    throw new ValidationError('expiresAt must be in the future (and after availableAt)', 'expiresAt');
-  }
+  const problem = creditDateProblem(points, { availableAt, expiresAt }, now);
+  if (problem) throw new ValidationError(problem.message, problem.field);
   const customer = await lockCustomer(trx, storeId, cmd.customerId);
   if (!customer) throw new NotFoundError('customer', cmd.customerId);
-  if (availableAt !== null && availableAt > now) {
+  if (availableAt !== null && isPending({ availableAt }, now)) {
     if (cmd.expectedBalance !== undefined && cmd.expectedBalance !== customer.balance) {
       throw new BalanceChangedError(customer.id, cmd.expectedBalance, customer.balance);
     }

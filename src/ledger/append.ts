@@ -226,6 +226,11 @@ export interface RowSet {
    * history brings the other app's own reward rows (default true).
    */
   entryRewards?: boolean;
+  /**
+   * The explicit expiry of the lot each credit row opens, an expression over the written ledger
+   * row `r` (e.g. looked up by its job_line); default none: the store's rule applies.
+   */
+  lotExpiresAt?: RawBuilder<number | null>;
   /** Source rows the rule refuses, reported in the job's error report instead (never clamped). */
   skipped?: { jobId: number; where: RawBuilder<boolean>; code: RawBuilder<string>; message: RawBuilder<string> };
 }
@@ -237,6 +242,13 @@ export interface Appended {
   points: number;
   /** Source rows reported as skipped. */
   skipped: number;
+  /**
+   * The ids of the rows written lie in firstId…lastId (null: none written); on PostgreSQL other
+   * writers' rows may lie between. A follow-up statement finds the chunk's rows by this range,
+   * bounded by the chunk whatever the planner's statistics say of the ledger.
+   */
+  firstId: number | null;
+  lastId: number | null;
 }
 
 /**
@@ -267,22 +279,25 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     FROM ${from} GROUP BY customer_id`;
   const totals = sql`balance = u.balance + s.p, lifetime_points = u.lifetime_points + s.tp,
     last_activity_at = CASE WHEN s.act IS NOT NULL AND (u.last_activity_at IS NULL OR s.act > u.last_activity_at) THEN s.act ELSE u.last_activity_at END`;
+  // A customer whose rows change nothing (zero-point `pending` rows, cancellations) keeps their row
+  // version: no write of a row that stays the same.
+  const changes = sql<boolean>`(s.p <> 0 OR s.tp <> 0 OR s.act IS NOT NULL)`;
 
   if (dialect === 'postgres') {
     // Without a join a customer gets at most one row, computed from `c` alone: the UPDATE applies
     // the row's own expressions to the locked rows. With one, totals are summed from the rows.
     const update = set.join
       ? sql`s AS (${perCustomer(sql`ins`)}),
-            upd AS (UPDATE customers u SET ${totals} FROM s WHERE u.id = s.customer_id)`
+            upd AS (UPDATE customers u SET ${totals} FROM s WHERE u.id = s.customer_id AND ${changes})`
       : sql`upd AS (UPDATE customers u SET balance = ${set.row.balance_after}, lifetime_points = u.lifetime_points + ${set.row.tier_points}
               ${activityOf(set.row) ? sql`, last_activity_at = ${set.row.created_at}` : sql``}
             FROM c WHERE u.id = c.id AND ${set.where})`;
     const { rows } = await sql<{ rows: number; points: number; skipped: number; first: number | null; last: number | null; mixed: number[] | null }>`
       WITH c AS MATERIALIZED (SELECT * FROM customers c WHERE ${set.customers} ORDER BY c.id FOR UPDATE),
       skip AS (${skipSelect ? sql`INSERT INTO job_errors (job_id, store_id, customer_id, code, message, created_at) ${skipSelect} RETURNING 1` : sql`SELECT 1 WHERE false`}),
-      ins AS (${insertRows} RETURNING id, store_id, customer_id, points, tier_points, type, actor_type, actor_id, actor_name, created_at),
+      ins AS (${insertRows} RETURNING id, store_id, customer_id, points, tier_points, type, actor_type, actor_id, actor_name, created_at, job_line),
       ${update},
-      ${lotsFromIns(set.storeId)},
+      ${lotsFromIns(set.storeId, set.lotExpiresAt)},
       ${rollupCte('ins')}
       SELECT (SELECT count(*) FROM ins) AS rows, (SELECT coalesce(sum(points), 0) FROM ins) AS points,
              (SELECT count(*) FROM skip) AS skipped, (SELECT min(id) FROM ins) AS first, (SELECT max(id) FROM ins) AS last,
@@ -291,11 +306,12 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     if (r.first !== null && r.last !== null) {
       // Customers given both credits and debits by this chunk: their debits may spend lots its
       // credits opened, which the statement above cannot see — their lots follow, by row id.
-      if (r.mixed) await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id = ANY(${r.mixed.map(Number)}::bigint[]))`);
+      if (r.mixed) await lotsForRows(trx, set.storeId, sql`(SELECT * FROM transactions WHERE id = ANY(${r.mixed.map(Number)}::bigint[]))`, set.lotExpiresAt);
       await tierEffects(trx, set);
       await batchEvents(trx, set, Number(r.first), Number(r.last));
     }
-    return { rows: Number(r.rows), points: Number(r.points), skipped: Number(r.skipped) };
+    const ids = r.first === null || r.last === null ? { firstId: null, lastId: null } : { firstId: Number(r.first), lastId: Number(r.last) };
+    return { rows: Number(r.rows), points: Number(r.points), skipped: Number(r.skipped), ...ids };
   }
 
   // SQLite: `c` is the customers table under the same alias, restricted to the chunk.
@@ -309,7 +325,7 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
   const mark = Number(before.rows[0].id);
   const inserted = await from(insertRows).execute(trx);
   const rows = Number(inserted.numAffectedRows ?? 0);
-  if (rows === 0) return { rows, points: 0, skipped };
+  if (rows === 0) return { rows, points: 0, skipped, firstId: null, lastId: null };
   if (!set.join) {
     // A row per customer, computed from the customer alone: the UPDATE re-evaluates the INSERT's
     // own condition and expressions on the same, not yet updated rows (this transaction is the
@@ -322,15 +338,15 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
     const added = sql`(SELECT * FROM transactions WHERE id > ${mark})`;
     // MATERIALIZED: the sums are computed first and drive the update (SQLite would otherwise walk
     // the customers table and look each one up in them).
-    await sql`WITH s AS MATERIALIZED (${perCustomer(added)}) UPDATE customers AS u SET ${totals} FROM s WHERE u.id = s.customer_id`.execute(trx);
+    await sql`WITH s AS MATERIALIZED (${perCustomer(added)}) UPDATE customers AS u SET ${totals} FROM s WHERE u.id = s.customer_id AND ${changes}`.execute(trx);
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
   const written = sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`;
-  await lotsForRows(trx, set.storeId, written);
+  await lotsForRows(trx, set.storeId, written, set.lotExpiresAt);
   await rollupRows(trx, written);
   await tierEffects(trx, set);
   await batchEvents(trx, set, mark + 1, Number(sum.rows[0].last));
-  return { rows, points: Number(sum.rows[0].p), skipped };
+  return { rows, points: Number(sum.rows[0].p), skipped, firstId: mark + 1, lastId: Number(sum.rows[0].last) };
 }
 
 /**

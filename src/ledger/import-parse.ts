@@ -72,7 +72,8 @@ export async function* parseImport(source: AsyncIterable<Uint8Array | string>, t
   // The pipeline's failure (a source that breaks off) reaches us through the parser's iterator.
   const flowing = pipeline(Readable.from(all()), parser).catch(() => undefined);
   try {
-    yield* records(parser, type);
+    // One moment for the whole upload: whether a row's availableAt is still to come is decided once.
+    yield* records(parser, type, Date.now());
   } catch (err) {
     if (err instanceof CsvError) {
       const e = err as CsvError & { lines?: number };
@@ -85,7 +86,7 @@ export async function* parseImport(source: AsyncIterable<Uint8Array | string>, t
   }
 }
 
-async function* records(parser: AsyncIterable<string[]>, type: ImportType): AsyncGenerator<ParsedBatch> {
+async function* records(parser: AsyncIterable<string[]>, type: ImportType, now: number): AsyncGenerator<ParsedBatch> {
   let line = 0;
   let map: ColumnMap | undefined;
   let columns: ParsedBatch['columns'] = {};
@@ -104,7 +105,7 @@ async function* records(parser: AsyncIterable<string[]>, type: ImportType): Asyn
       continue;
     }
     if (record.every((v) => v.trim() === '')) continue;
-    const checked = checkRecord(type, map, record, line);
+    const checked = checkRecord(type, map, record, line, now);
     if (checked.ok) batch.rows.push(checked.row);
     else batch.errors.push(...checked.errors);
     if (batch.rows.length + batch.errors.length >= BATCH_ROWS) {

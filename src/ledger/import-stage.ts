@@ -32,6 +32,8 @@ interface StagedJson {
   la: number | null;
   fn: string | null;
   ln: string | null;
+  av: number | null;
+  ex: number | null;
   err: string | null;
 }
 
@@ -50,6 +52,8 @@ const STAGED_COLUMNS: [keyof StagedJson, string, 'bigint' | 'text'][] = [
   ['la', 'last_activity_at', 'bigint'],
   ['fn', 'first_name', 'text'],
   ['ln', 'last_name', 'text'],
+  ['av', 'available_at', 'bigint'],
+  ['ex', 'expires_at', 'bigint'],
   ['err', 'error', 'text'],
 ];
 
@@ -109,7 +113,7 @@ export async function stageUpload(
   return staged;
 }
 
-const EMPTY: StagedJson = { l: 0, i: null, x: null, e: null, p: 0, tp: null, ty: null, r: null, m: null, ref: null, at: null, la: null, fn: null, ln: null, err: null };
+const EMPTY: StagedJson = { l: 0, i: null, x: null, e: null, p: 0, tp: null, ty: null, r: null, m: null, ref: null, at: null, la: null, fn: null, ln: null, av: null, ex: null, err: null };
 
 function toJson(r: ImportRow): StagedJson {
   return {
@@ -127,6 +131,8 @@ function toJson(r: ImportRow): StagedJson {
     la: r.lastActivityAt,
     fn: r.firstName,
     ln: r.lastName,
+    av: r.availableAt,
+    ex: r.expiresAt,
     err: null,
   };
 }

@@ -24,6 +24,14 @@ const KEY = sql`coalesce(CAST(r.customer_id AS text), 'x:' || r.external_id, 'e:
 
 const column = (job: StagedJob, field: ImportField) => job.plan.columns[field] ?? field;
 
+/**
+ * Whether staged row `r` is a pending credit: its availableAt was in the future at upload (the
+ * parser keeps it only then). Such a row moves no balance and no lifetime points until it matures.
+ */
+export const PENDING_ROW = sql<boolean>`r.available_at IS NOT NULL`;
+/** The points staged row `r` moves now: none while pending. */
+const NOW_POINTS = sql`CASE WHEN ${PENDING_ROW} THEN 0 ELSE r.points END`;
+
 /** Reports the still-valid rows that match `where` with `code`, and marks them invalid. */
 async function flag(trx: Trx, job: StagedJob, code: RowErrorCode, col: RawBuilder<string | null>, where: RawBuilder<boolean>, message: RawBuilder<string>): Promise<void> {
   const mine = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND (${where})`;
@@ -141,7 +149,7 @@ const insufficientPoints: Step = async (trx, job) => {
   }
   const tie = await tieOrder(trx, job);
   const negative = sql`SELECT x.id FROM (
-      SELECT r.id, r.points, sum(r.points) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS run
+      SELECT r.id, r.points, sum(${NOW_POINTS}) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS run
       FROM import_rows r WHERE r.job_id = ${job.jobId} AND r.error IS NULL) x
     WHERE x.points < 0 AND x.run < 0`;
   return flag(
@@ -196,17 +204,19 @@ async function order(trx: Trx, job: StagedJob, pg: boolean): Promise<void> {
   }
   // Lifetime points never go below zero: with the prefix sums d of the rows' tier points and
   // m their running minimum, the floored running total is d − min(0, m), and a row's effect is
-  // the step of that total (the closed form of "clamp at zero after each row").
+  // the step of that total (the closed form of "clamp at zero after each row"). A pending row
+  // moves none now and keeps the file's tier points (whether it counts for the tier once matured).
   const tie = await tieOrder(trx, job);
   const w = sql`PARTITION BY k ORDER BY at, tie ROWS UNBOUNDED PRECEDING`;
-  await sql`UPDATE import_rows AS u SET seq = x.n, tier_points = x.eff
+  const t = sql`CASE WHEN ${PENDING_ROW} THEN 0 ELSE coalesce(r.tier_points, r.points) END`;
+  await sql`UPDATE import_rows AS u SET seq = x.n, tier_points = CASE WHEN u.available_at IS NULL THEN x.eff ELSE u.tier_points END
     FROM (
       SELECT id, row_number() OVER (ORDER BY k, at, tie) AS n,
              (d - ${least}(0, m)) - (d - t - ${least}(0, coalesce(mp, 0))) AS eff
       FROM (SELECT b.*, lag(m) OVER (PARTITION BY k ORDER BY at, tie) AS mp
             FROM (SELECT a.*, min(d) OVER (${w}) AS m
-                  FROM (SELECT r.id, ${KEY} AS k, r.at, ${tie} AS tie, coalesce(r.tier_points, r.points) AS t,
-                               sum(coalesce(r.tier_points, r.points)) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS d
+                  FROM (SELECT r.id, ${KEY} AS k, r.at, ${tie} AS tie, ${t} AS t,
+                               sum(${t}) OVER (PARTITION BY ${KEY} ORDER BY r.at, ${tie} ROWS UNBOUNDED PRECEDING) AS d
                         FROM import_rows r WHERE ${mine}) a) b) c) x
     WHERE u.id = x.id`.execute(trx);
 }

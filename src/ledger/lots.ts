@@ -73,28 +73,33 @@ export async function lotsForRow(
   else if (row.points < 0 && row.type !== 'expiry') await consumeOne(trx, row.store_id, row.customer_id, -row.points);
 }
 
+/** No explicit expiry: the store's rule applies to the lot. */
+const NO_EXPIRY = sql<number | null>`NULL`;
+
 /**
  * The lot effect of a chunk's ledger rows, set-based: one INSERT … SELECT of the credits' lots,
  * then one UPDATE consuming each customer's Σ debits. `rows` is a subquery of exactly the rows
- * the chunk wrote (aliased as a table).
+ * the chunk wrote (aliased as a table `r`); `expiresAt`, an expression over `r`, the credits'
+ * explicit expiry (RowSet.lotExpiresAt).
  */
-export async function lotsForRows(trx: Trx, storeId: number, rows: RawBuilder<unknown>): Promise<void> {
+export async function lotsForRows(trx: Trx, storeId: number, rows: RawBuilder<unknown>, expiresAt: RawBuilder<number | null> = NO_EXPIRY): Promise<void> {
   await sql`INSERT INTO point_lots (store_id, customer_id, transaction_id, points, remaining, expires_at, created_at)
-    SELECT r.store_id, r.customer_id, r.id, r.points, r.points, NULL, r.created_at FROM ${rows} r WHERE r.points > 0`.execute(trx);
+    SELECT r.store_id, r.customer_id, r.id, r.points, r.points, ${expiresAt}, r.created_at FROM ${rows} r WHERE r.points > 0`.execute(trx);
   const need = sql`(SELECT r.customer_id, -sum(r.points) AS need FROM ${rows} r WHERE r.points < 0 AND r.type <> 'expiry' GROUP BY r.customer_id)`;
   await consumeSql(storeId, need).execute(trx);
 }
 
 /**
  * PostgreSQL: the lot effect as CTEs of the chunk statement that wrote the rows (`ins`), so the
- * rows are not looked up again: credits open lots, debits consume older lots — except for
- * customers the chunk gives both (`mixed`), whose lots the caller does after (lotsForRows).
+ * rows are not looked up again: credits open lots (`expiresAt` as in lotsForRows, over `ins`
+ * aliased `r`), debits consume older lots — except for customers the chunk gives both (`mixed`),
+ * whose lots the caller does after (lotsForRows).
  */
-export function lotsFromIns(storeId: number): RawBuilder<unknown> {
+export function lotsFromIns(storeId: number, expiresAt: RawBuilder<number | null> = NO_EXPIRY): RawBuilder<unknown> {
   return sql`mixed AS (SELECT customer_id FROM ins GROUP BY customer_id HAVING min(points) < 0 AND max(points) > 0),
     lot AS (INSERT INTO point_lots (store_id, customer_id, transaction_id, points, remaining, expires_at, created_at)
-            SELECT CAST(${storeId} AS bigint), customer_id, id, points, points, NULL, created_at FROM ins
-            WHERE points > 0 AND customer_id NOT IN (SELECT customer_id FROM mixed)),
+            SELECT CAST(${storeId} AS bigint), r.customer_id, r.id, r.points, r.points, ${expiresAt}, r.created_at FROM ins r
+            WHERE r.points > 0 AND r.customer_id NOT IN (SELECT customer_id FROM mixed)),
     need AS (SELECT customer_id, -sum(points) AS need FROM ins
              WHERE points < 0 AND type <> 'expiry' AND customer_id NOT IN (SELECT customer_id FROM mixed) GROUP BY customer_id),
     con AS (${consumeSql(storeId, sql`need`)})`;

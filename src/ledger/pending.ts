@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Trx } from '../db/committer.js';
 import { type CustomerRecord, lockCustomer, toCustomer } from '../db/queries/customers.js';
 import type { DB, PendingCreditsTable } from '../db/schema.js';
@@ -92,6 +92,47 @@ export async function createPendingCredit(
   };
 }
 
+/** The columns of a pending credit a set-based writer supplies (the credit starts `pending`, unsettled). */
+const CREDIT_COLUMNS = [
+  'store_id', 'customer_id', 'transaction_id', 'points', 'affects_tier', 'visible_to_customer',
+  'reason', 'customer_message', 'expires_at', 'available_at', 'created_at',
+] as const satisfies readonly (keyof PendingCreditRow)[];
+
+/**
+ * The set-based twin of createPendingCredit, for a job chunk that wrote `pending` ledger rows
+ * (an import): a pending_credits row for each, and their customers' pending points. `credits` is
+ * a subquery with the CREDIT_COLUMNS, one row per pending ledger row the chunk wrote. Two
+ * statements whatever the chunk's size.
+ *
+ * Needs: the chunk's transaction, with the customers locked (appendLedgerRows locks them).
+ */
+export async function createPendingCredits(trx: Trx, storeId: number, credits: RawBuilder<unknown>): Promise<void> {
+  const columns = sql.raw(CREDIT_COLUMNS.join(', '));
+  await sql`INSERT INTO pending_credits (${columns}, status, settled_transaction_id)
+    SELECT ${sql.raw(CREDIT_COLUMNS.map((c) => `x.${c}`).join(', '))}, 'pending', NULL FROM ${credits} x`.execute(trx);
+  await sql`UPDATE customers AS u SET pending_points = u.pending_points + s.p
+    FROM (SELECT x.customer_id, sum(x.points) AS p FROM ${credits} x GROUP BY x.customer_id) s
+    WHERE u.store_id = ${storeId} AND u.id = s.customer_id`.execute(trx);
+}
+
+/**
+ * Marks pending credits cancelled by `pending_cancelled` rows already written, and takes their
+ * points out of their customers' pending points. `cancellations` is a subquery of
+ * (transaction_id: the credit's `pending` row, settled_transaction_id: the cancelling row); a
+ * credit no longer pending is left alone. Used by a single cancel and a revert chunk alike.
+ *
+ * Needs: a transaction in which the credits' customers are locked.
+ */
+export async function settleCancelled(trx: Trx, storeId: number, cancellations: RawBuilder<unknown>): Promise<void> {
+  await sql`UPDATE customers AS u SET pending_points = u.pending_points - s.p
+    FROM (SELECT p.customer_id, sum(p.points) AS p FROM pending_credits p JOIN ${cancellations} x ON x.transaction_id = p.transaction_id
+          WHERE p.store_id = ${storeId} AND p.status = 'pending' GROUP BY p.customer_id) s
+    WHERE u.store_id = ${storeId} AND u.id = s.customer_id`.execute(trx);
+  await sql`UPDATE pending_credits AS p SET status = 'cancelled', settled_transaction_id = x.settled_transaction_id
+    FROM ${cancellations} x
+    WHERE p.store_id = ${storeId} AND p.transaction_id = x.transaction_id AND p.status = 'pending'`.execute(trx);
+}
+
 /** A customer's pending credits (still pending), soonest first. It can throw: NotFoundError. */
 export async function listPending(db: Kysely<DB>, storeId: number, customerId: number): Promise<{ data: PendingCredit[] }> {
   const customer = await db.selectFrom('customers').select('id').where('store_id', '=', storeId).where('id', '=', customerId).executeTakeFirst();
@@ -147,8 +188,8 @@ export async function cancelPending(
     { type: 'pending_cancelled', reason, customerMessage: null, visibleToCustomer: credit.visible_to_customer === 1, reversesId: transactionId, idempotencyKey },
     actor,
   );
-  await trx.updateTable('pending_credits').set({ status: 'cancelled', settled_transaction_id: written.transaction.id }).where('id', '=', credit.id).execute();
-  await sql`UPDATE customers SET pending_points = pending_points - ${credit.points} WHERE id = ${customer.id}`.execute(trx);
+  const one = sql`(SELECT CAST(${transactionId} AS bigint) AS transaction_id, CAST(${written.transaction.id} AS bigint) AS settled_transaction_id)`;
+  await settleCancelled(trx, storeId, one);
   const after = await lockCustomer(trx, storeId, customerId);
   return {
     transaction: written.transaction,

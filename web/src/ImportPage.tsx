@@ -158,6 +158,8 @@ function PreviewView({ preview }: { preview: ImportPreview }) {
     ['Tier ups', fmtNumber(preview.tierUps)],
     ['Tier downs', fmtNumber(preview.tierDowns)],
   ];
+  // Rows with a future availableAt: pending credits, in no balance (nor the net points) until they mature.
+  if (preview.pendingPoints > 0) stats.splice(4, 0, ['Pending points', fmtNumber(preview.pendingPoints)]);
   return (
     <Stack>
       <Title order={2} size="h3">

@@ -16,7 +16,9 @@ export type ImportField =
   | 'createdAt'
   | 'firstName'
   | 'lastName'
-  | 'lastActivityAt';
+  | 'lastActivityAt'
+  | 'availableAt'
+  | 'expiresAt';
 
 const ALIASES: Record<ImportField, readonly string[]> = {
   customerId: ['customerid', 'tallyid', 'tallycustomerid'],
@@ -33,6 +35,8 @@ const ALIASES: Record<ImportField, readonly string[]> = {
   firstName: ['firstname', 'first', 'givenname'],
   lastName: ['lastname', 'last', 'surname', 'familyname'],
   lastActivityAt: ['lastactivityat', 'lastactivity'],
+  availableAt: ['availableat', 'availablefrom', 'availableon', 'pendinguntil'],
+  expiresAt: ['expiresat', 'expireson', 'expirydate', 'expirationdate', 'expires'],
 };
 
 const BY_NORMAL: ReadonlyMap<string, ImportField> = new Map(

@@ -23,12 +23,17 @@ export interface ImportPlan {
   columns: Partial<Record<ImportField, string>>;
 }
 
-/** What a dry run answers. `totalPoints` is the net change of balances over the valid rows. */
+/**
+ * What a dry run answers. `totalPoints` is the net change of balances over the valid rows, as the
+ * job's `totalPoints` will be; `pendingPoints` the points of valid rows that become pending
+ * credits (availableAt in the future): in no balance, and no tier move, until they mature.
+ */
 export interface ImportPreview {
   rows: number;
   valid: number;
   invalid: number;
   totalPoints: number;
+  pendingPoints: number;
   tierUps: number;
   tierDowns: number;
   errors: RowError[];

@@ -1,4 +1,5 @@
 import { EMAIL_MAX, EXTERNAL_ID_MAX, MAX_POINTS, MESSAGE_MAX, NAME_MAX, REASON_MAX, parseInstant } from '../validation.js';
+import { type CreditDateField, creditDateProblem, isPending } from '../credit-dates.js';
 import type { ColumnMap, ImportField } from './headers.js';
 
 export type ImportType = 'add' | 'set' | 'history';
@@ -38,6 +39,10 @@ export interface ImportRow {
   firstName: string | null;
   lastName: string | null;
   lastActivityAt: number | null;
+  /** When the credit becomes spendable — kept only when in the future at upload: the row is a pending credit. */
+  availableAt: number | null;
+  /** The explicit expiry of the credit's points. */
+  expiresAt: number | null;
 }
 
 export type RowResult = { ok: true; row: ImportRow } | { ok: false; errors: RowError[] };
@@ -54,11 +59,12 @@ function column(map: ColumnMap, field: ImportField): string {
 
 /**
  * Checks one record against the row rules of an import type: an identifier, whole points within
- * ±100,000,000 (a balance for `set`: not negative), times with a zone, text within its limits.
- * Rules that need the database (unknown customer, duplicates, going negative) run set-based on
- * the staging table afterwards.
+ * ±100,000,000 (a balance for `set`: not negative), times with a zone, text within its limits,
+ * a credit's dates (add/history) by the rule single adjustments follow (src/domain/credit-dates.ts)
+ * at `now`, the upload's moment. Rules that need the database (unknown customer, duplicates,
+ * going negative) run set-based on the staging table afterwards.
  */
-export function checkRecord(type: ImportType, map: ColumnMap, record: readonly string[], line: number): RowResult {
+export function checkRecord(type: ImportType, map: ColumnMap, record: readonly string[], line: number, now = Date.now()): RowResult {
   const errors: RowError[] = [];
   const get = (field: ImportField): string | null => {
     const at = map[field];
@@ -106,6 +112,10 @@ export function checkRecord(type: ImportType, map: ColumnMap, record: readonly s
     fail('createdAt', 'invalid_date', `${column(map, 'createdAt')} is empty; a history row needs its original date-time`);
   }
   const lastActivityAt = type === 'history' ? instant('lastActivityAt') : null;
+  const dates = creditDates(type, instant, get, fail, map, points, now);
+  if (type === 'history' && dates.availableAt !== null && tierPoints !== null && tierPoints !== 0 && tierPoints !== points) {
+    fail('tierPoints', 'invalid_value', `A pending credit counts all its points for the tier or none: ${column(map, 'tierPoints')} must be 0 or ${points}`);
+  }
   const rawType = get('type');
   const row: ImportRow = {
     line,
@@ -122,8 +132,40 @@ export function checkRecord(type: ImportType, map: ColumnMap, record: readonly s
     firstName: text('firstName', NAME_MAX),
     lastName: text('lastName', NAME_MAX),
     lastActivityAt,
+    ...dates,
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, row };
+}
+
+/**
+ * A row's availableAt and expiresAt (add and history: the credit's dates; set: none), checked by
+ * the credit-date rule with the file's column names; an availableAt already past is just applied.
+ */
+function creditDates(
+  type: ImportType,
+  instant: (field: ImportField) => number | null,
+  get: (field: ImportField) => string | null,
+  fail: (field: ImportField, code: RowErrorCode, message: string) => void,
+  map: ColumnMap,
+  points: number | null,
+  now: number,
+): { availableAt: number | null; expiresAt: number | null } {
+  const none = { availableAt: null, expiresAt: null };
+  if (type === 'set') {
+    for (const field of ['availableAt', 'expiresAt'] as const) {
+      if (get(field) !== null) fail(field, 'invalid_date', `${column(map, field)} applies to add and history imports, not to set`);
+    }
+    return none;
+  }
+  const dates = { availableAt: instant('availableAt'), expiresAt: instant('expiresAt') };
+  if (points === null) return none;
+  const names: Record<CreditDateField, string> = { availableAt: column(map, 'availableAt'), expiresAt: column(map, 'expiresAt') };
+  const problem = creditDateProblem(points, dates, now, names);
+  if (problem) {
+    fail(problem.field, 'invalid_date', problem.message);
+    return none;
+  }
+  return { availableAt: isPending(dates, now) ? dates.availableAt : null, expiresAt: dates.expiresAt };
 }
 
 function integer(raw: string | null, fail: (m: string) => void, map: ColumnMap, field: ImportField, required: boolean): number | null {

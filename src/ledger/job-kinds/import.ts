@@ -5,7 +5,8 @@ import type { JobRow } from '../../db/schema.js';
 import { JobParamsError } from '../../domain/errors.js';
 import type { ImportPlan } from '../../domain/import/request.js';
 import { appendLedgerRows, type LedgerRowSql, nowSql } from '../append.js';
-import { createMembers, markLeaders, orderRows, resolveMembers, type StagedJob, validationSteps } from '../import-validate.js';
+import { createMembers, markLeaders, orderRows, PENDING_ROW, resolveMembers, type StagedJob, validationSteps } from '../import-validate.js';
+import { createPendingCredits } from '../pending.js';
 import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
 
 /**
@@ -98,9 +99,14 @@ async function decide(trx: Trx, job: JobRow, plan: ImportPlan, base: ChunkResult
   return { ...counted, state: plan.type === 'add' ? { phase: 'order' } : { phase: 'groups' } };
 }
 
-/** The ledger row of a staged row `r` for its customer `c`, by import type. */
+/**
+ * The ledger row of a staged row `r` for its customer `c`, by import type. A pending row (a
+ * credit available later) is the zero-point `pending` row a single adjustment writes for one;
+ * its credit follows (pendingCredits).
+ */
 function rowOf(trx: Trx, job: JobRow, plan: ImportPlan): { row: LedgerRowSql; where: RawBuilder<boolean> } {
   const greatest = sql.raw(dialectOf(trx) === 'postgres' ? 'greatest' : 'max');
+  const unlessPending = (value: RawBuilder<unknown>, pending: RawBuilder<unknown> = sql`0`) => sql`CASE WHEN ${PENDING_ROW} THEN ${pending} ELSE ${value} END`;
   const common = {
     store_id: sql`c.store_id`,
     customer_id: sql`c.id`,
@@ -117,12 +123,13 @@ function rowOf(trx: Trx, job: JobRow, plan: ImportPlan): { row: LedgerRowSql; wh
     job_line: sql`r.line`,
   };
   if (plan.type === 'history') {
+    const points = unlessPending(sql`r.points`);
     const row: LedgerRowSql = {
       ...common,
-      type: sql`coalesce(r.type, 'import')`,
-      points: sql`r.points`,
-      tier_points: sql`r.tier_points`,
-      balance_after: sql`c.balance + sum(r.points) OVER (PARTITION BY r.customer_id ORDER BY r.seq ROWS UNBOUNDED PRECEDING)`,
+      type: unlessPending(sql`coalesce(r.type, 'import')`, sql`'pending'`),
+      points,
+      tier_points: unlessPending(sql`r.tier_points`),
+      balance_after: sql`c.balance + sum(${points}) OVER (PARTITION BY r.customer_id ORDER BY r.seq ROWS UNBOUNDED PRECEDING)`,
       created_at: sql`r.at`,
     };
     return { row, where: sql<boolean>`1 = 1` };
@@ -132,10 +139,10 @@ function rowOf(trx: Trx, job: JobRow, plan: ImportPlan): { row: LedgerRowSql; wh
   const change = plan.type === 'set' ? sql`(r.points - c.balance)` : sql`r.points`;
   const row: LedgerRowSql = {
     ...common,
-    type: 'import',
-    points: change,
-    tier_points: sql`CASE WHEN ${change} >= 0 THEN ${change} ELSE ${greatest}(${change}, -c.lifetime_points) END`,
-    balance_after: sql`c.balance + ${change}`,
+    type: unlessPending(sql`'import'`, sql`'pending'`),
+    points: unlessPending(change),
+    tier_points: unlessPending(sql`CASE WHEN ${change} >= 0 THEN ${change} ELSE ${greatest}(${change}, -c.lifetime_points) END`),
+    balance_after: sql`c.balance + ${unlessPending(change)}`,
     created_at: nowSql(trx),
   };
   return { row, where: plan.type === 'set' ? sql<boolean>`r.points <> c.balance` : sql<boolean>`c.balance + r.points >= 0` };
@@ -168,9 +175,33 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
     row,
     // A history brings the other app's own tier reward rows: its tier moves grant none again.
     entryRewards: plan.type !== 'history',
+    // A credit given an explicit expiry keeps it in its lot, as a single adjustment's does.
+    lotExpiresAt: plan.columns.expiresAt === undefined ? undefined : sql`(SELECT x.expires_at FROM import_rows x WHERE x.job_id = ${job.id} AND x.line = r.job_line)`,
   });
+  if (plan.columns.availableAt !== undefined && appended.firstId !== null && appended.lastId !== null) {
+    await createPendingCredits(trx, job.store_id, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
+  }
   const n = to - from;
   return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
+}
+
+/**
+ * The pending credits of the `pending` rows the chunk just wrote (ids first…last) for its staged
+ * rows (`range`), matched by file line, shaped as createPendingCredits takes them. Both sides are
+ * bounded by the chunk: the ledger rows by id, read first (MATERIALIZED) — the planner, with
+ * statistics from before the import, would otherwise walk the (job_id, …) index over every row
+ * the job wrote so far, once per chunk. An add counts for the tier as an adjustment does; a
+ * history row unless the file gives it 0 tier points.
+ */
+function pendingCredits(job: JobRow, plan: ImportPlan, range: RawBuilder<unknown>, first: number, last: number): RawBuilder<unknown> {
+  const affectsTier = plan.type === 'history' ? sql`CASE WHEN coalesce(r.tier_points, r.points) > 0 THEN 1 ELSE 0 END` : sql`1`;
+  return sql`(WITH w AS MATERIALIZED (
+        SELECT id, store_id, customer_id, job_id, job_line, type, visible_to_customer, reason, customer_message, created_at
+        FROM transactions WHERE id >= ${first} AND id <= ${last})
+      SELECT t.store_id, t.customer_id, t.id AS transaction_id, r.points, ${affectsTier} AS affects_tier, t.visible_to_customer,
+             t.reason, t.customer_message, r.expires_at, r.available_at, t.created_at
+      FROM w t JOIN import_rows r ON r.job_id = ${job.id} AND r.line = t.job_line AND ${range} AND ${PENDING_ROW}
+      WHERE t.job_id = ${job.id} AND t.type = 'pending')`;
 }
 
 /** history: a member's last activity is their latest imported row, unless the file says otherwise. */

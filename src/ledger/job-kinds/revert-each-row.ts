@@ -1,9 +1,10 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Trx } from '../../db/committer.js';
 import { dialectOf } from '../../db/dialect-of.js';
 import type { JobRow } from '../../db/schema.js';
 import type { RevertPlan } from '../../domain/jobs.js';
 import { appendLedgerRows, nowSql } from '../append.js';
+import { settleCancelled } from '../pending.js';
 import { type ChunkResult, NO_PROGRESS } from './types.js';
 
 /**
@@ -13,8 +14,10 @@ import { type ChunkResult, NO_PROGRESS } from './types.js';
  * balance − max(run so far) ≥ 0: the rows up to the first that fails are reversed, that one and
  * the older ones skipped (their points were spent since). Lifetime points fall with the rows'
  * tier points, floored at zero (the floored running sum's closed form, as the import applies it).
- * Rows reversed already (one by one) count as nothing and are reported. Each reversal keeps its
- * original's line, so the (job_id, job_line) index holds the revert to one row per original.
+ * Rows reversed already (one by one) count as nothing and are reported. A pending credit the
+ * import made is cancelled while still pending, its matured row reversed once it matured
+ * (undoTargets). Each reversal keeps its original's line, so the (job_id, job_line) index holds
+ * the revert to one row per original.
  */
 export async function revertEachRow(trx: Trx, job: JobRow, plan: RevertPlan, size: number): Promise<ChunkResult> {
   const mine = sql`t.job_id = ${plan.jobId} AND t.job_line IS NOT NULL AND t.store_id = ${job.store_id}`;
@@ -34,22 +37,24 @@ export async function revertEachRow(trx: Trx, job: JobRow, plan: RevertPlan, siz
       SELECT a.*, max(a.run) OVER (${w}) AS peak, min(a.d) OVER (${w}) AS m FROM (
         SELECT t.*, sum(CASE WHEN t.rv = 1 THEN 0 ELSE t.points END) OVER (${w}) AS run,
                     sum(CASE WHEN t.rv = 1 THEN 0 ELSE -t.tier_points END) OVER (${w}) AS d
-        FROM (SELECT t.id, t.store_id, t.customer_id, t.points, t.tier_points, t.visible_to_customer, t.job_line,
-                     CASE WHEN EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = t.id) THEN 1 ELSE 0 END AS rv
-              FROM transactions t WHERE ${range}) t) a) b) o ON o.customer_id = c.id`;
+        FROM (${undoTargets(range)}) t) a) b) o ON o.customer_id = c.id`;
   const applies = sql<boolean>`o.rv = 0 AND c.balance - o.peak >= 0`;
   const te = sql`CASE WHEN o.rv = 1 THEN 0 ELSE o.tier_points END`;
+  const customers = sql<boolean>`c.store_id = ${job.store_id} AND c.id > ${job.cursor} AND c.id <= ${end}
+      AND c.id IN (SELECT t.customer_id FROM transactions t WHERE ${range})`;
+  // PostgreSQL: locked before the rows are read, so a credit the expiry run matures meanwhile is
+  // seen matured (and reversed), never cancelled as still pending.
+  if (pg) await sql`SELECT c.id FROM customers c WHERE ${customers} ORDER BY c.id FOR UPDATE`.execute(trx);
   const appended = await appendLedgerRows(trx, {
     storeId: job.store_id,
-    customers: sql<boolean>`c.store_id = ${job.store_id} AND c.id > ${job.cursor} AND c.id <= ${end}
-      AND c.id IN (SELECT t.customer_id FROM transactions t WHERE ${range})`,
+    customers,
     join: originals,
     where: applies,
     orderBy: sql`o.customer_id, o.id DESC`,
     row: {
       store_id: sql`o.store_id`,
       customer_id: sql`o.customer_id`,
-      type: 'reversal',
+      type: sql`CASE WHEN o.cancel = 1 THEN 'pending_cancelled' ELSE 'reversal' END`,
       points: sql`-o.points`,
       tier_points: sql`-${te} - ${least}(0, c.lifetime_points + o.m) + ${least}(0, c.lifetime_points + coalesce(o.mp, 0))`,
       balance_after: sql`c.balance - o.run`,
@@ -74,5 +79,26 @@ export async function revertEachRow(trx: Trx, job: JobRow, plan: RevertPlan, siz
         ELSE 'balance ' || c.balance || ' is too low to take back the points of transaction ' || o.id END`,
     },
   });
+  if (appended.rows > 0) {
+    await settleCancelled(trx, job.store_id, sql`(SELECT t.reverses_id AS transaction_id, t.id AS settled_transaction_id FROM transactions t
+      WHERE t.job_id = ${job.id} AND t.job_line IS NOT NULL AND t.customer_id > ${job.cursor} AND t.customer_id <= ${end} AND t.type = 'pending_cancelled')`);
+  }
   return { ...base, processed: appended.rows + appended.skipped, succeeded: appended.rows, skipped: appended.skipped, points: appended.points };
+}
+
+/**
+ * What undoes each of the job's rows in `range`: the row itself; for a `pending` row, its credit —
+ * still pending: cancelled (`cancel`, a zero-point pending_cancelled row reversing the pending
+ * row, as a single cancel writes); matured: the row it matured as, reversed like any other
+ * (`id` and the points are that row's); cancelled already: nothing (`rv`, its cancel reverses it).
+ */
+function undoTargets(range: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`SELECT coalesce(m.id, t.id) AS id, t.store_id, t.customer_id, coalesce(m.points, t.points) AS points,
+      coalesce(m.tier_points, t.tier_points) AS tier_points, t.visible_to_customer, t.job_line,
+      CASE WHEN p.status = 'pending' THEN 1 ELSE 0 END AS cancel,
+      CASE WHEN EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = coalesce(m.id, t.id)) THEN 1 ELSE 0 END AS rv
+    FROM transactions t
+    LEFT JOIN pending_credits p ON t.type = 'pending' AND p.store_id = t.store_id AND p.transaction_id = t.id
+    LEFT JOIN transactions m ON p.status = 'matured' AND m.id = p.settled_transaction_id
+    WHERE ${range}`;
 }

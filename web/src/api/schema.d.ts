@@ -3026,7 +3026,10 @@ export interface paths {
                                 rows: number;
                                 valid: number;
                                 invalid: number;
+                                /** @description Net change of balances over the valid rows (pending credits not included). */
                                 totalPoints: number;
+                                /** @description Points of valid rows that become pending credits (availableAt in the future): not in any balance until they mature. */
+                                pendingPoints: number;
                                 tierUps: number;
                                 tierDowns: number;
                                 errors: {
