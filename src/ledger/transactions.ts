@@ -18,10 +18,15 @@ export async function listTransactions(
   page: PageRequest,
 ): Promise<Page<Transaction>> {
   checkFilter(filter);
+  const rows = await transactionListQuery(db, storeId, filter, page).execute();
+  return pageOf(rows.map(toTransaction), page.limit);
+}
+
+/** The statement behind one page of listTransactions (limit + 1 rows), unchecked; the benchmarks time it raw. */
+export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: TransactionFilter, page: PageRequest) {
   let q = selectTransactions(db, storeId, filter);
   if (page.beforeId !== undefined) q = q.where('id', '<', page.beforeId);
-  const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute();
-  return pageOf(rows.map(toTransaction), page.limit);
+  return q.orderBy('id', 'desc').limit(page.limit + 1);
 }
 
 const EXPORT_BATCH = 2000;
