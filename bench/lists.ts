@@ -26,7 +26,7 @@ import type { CustomerFilter } from '../src/domain/types.js';
 import { customerListQuery } from '../src/ledger/customers.js';
 import { jobListQuery } from '../src/ledger/jobs.js';
 import { encodeCursor } from '../src/ledger/paging.js';
-import { transactionListQuery } from '../src/ledger/transactions.js';
+import { transactionListQuery, transactionWalkFrom } from '../src/ledger/transactions.js';
 import { freshDatabase, seededStore, sleep, startServer } from './support.js';
 import type { BenchModule, BenchTable } from './types.js';
 
@@ -160,7 +160,8 @@ async function one(dialect: Dialect, customers: number, reps: number, log: (s: s
         method: 'POST',
         path: '/v1/bulk-adjustments',
         body: { selection: filter ? { filter } : { all: true }, type: 'adjust', points: 1, reason: 'Bench count', dryRun: true },
-        raw: (db) => selectedCustomers(db, storeId, filter ? { filter } : { all: true }, maxId).select((eb) => eb.fn.countAll().as('n')),
+        raw: async (db) =>
+          selectedCustomers(db, storeId, filter ? { filter } : { all: true }, maxId, await planCustomerFilter(db, storeId, filter ?? {}, true)).select((eb) => eb.fn.countAll().as('n')),
       });
       const day = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString();
       const cases: Case[] = [
@@ -198,13 +199,13 @@ async function one(dialect: Dialect, customers: number, reps: number, log: (s: s
           label: 'transactions: type reversal (3 rows)',
           method: 'GET',
           path: '/v1/transactions?type=reversal&limit=50',
-          raw: (db) => transactionListQuery(db, storeId, { type: 'reversal' }, page),
+          raw: async (db) => transactionListQuery(db, storeId, { type: 'reversal' }, page, await transactionWalkFrom(db, storeId, { type: 'reversal' })),
         },
         {
           label: 'transactions: type expiry (none)',
           method: 'GET',
           path: '/v1/transactions?type=expiry&limit=50',
-          raw: (db) => transactionListQuery(db, storeId, { type: 'expiry' }, page),
+          raw: async (db) => transactionListQuery(db, storeId, { type: 'expiry' }, page, await transactionWalkFrom(db, storeId, { type: 'expiry' })),
         },
         { label: 'jobs: GET /v1/jobs', method: 'GET', path: '/v1/jobs?limit=100', raw: (db) => jobListQuery(db, storeId, { limit: 100 }) },
       ];

@@ -3,6 +3,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type BulkAdjustment, type BulkPlan, type BulkPreview, type Job, planBulk } from '../domain/jobs.js';
 import type { Actor } from '../domain/types.js';
 import { insertJob, toJob } from '../db/queries/jobs.js';
+import { planCustomerFilter } from '../db/queries/customers.js';
 import { selectedCustomers } from '../db/queries/selection.js';
 import { tierForCaseSql } from '../domain/tiers-sql.js';
 import { bulkAdjustmentKind, bulkEffectSql, storedSelection } from './job-kinds/bulk-adjustment.js';
@@ -33,8 +34,9 @@ export async function previewBulk(db: Kysely<DB>, storeId: number, cmd: BulkAdju
   const { boundary } = await idSpan(db, storeId);
   const d = plan.points;
   const moves = await tierMoveSql(db, storeId, plan);
+  const reading = 'customerIds' in plan.selection ? {} : await planCustomerFilter(db, storeId, 'filter' in plan.selection ? plan.selection.filter : {}, true);
   // One pass over the selection: at 1,000,000 customers each pass costs a scan of the store.
-  const totals = await selectedCustomers(db, storeId, plan.selection, boundary)
+  const totals = await selectedCustomers(db, storeId, plan.selection, boundary, reading)
     .select([
       sql<number>`count(*)`.as('customers'),
       // A credit skips no one: then, with no tier moves to count, the count reads an index only.

@@ -98,7 +98,7 @@ export async function listCustomers(
 
 /** The statement behind one page of listCustomers (limit + 1 rows), unchecked; the benchmarks time it raw. */
 export function customerListQuery(db: Kysely<DB>, storeId: number, filter: CustomerFilter, page: PageRequest, plan: FilterPlan = {}) {
-  let q = applyCustomerFilter(selectCustomers(db, storeId), storeId, filter, 'c', page, plan);
+  let q = applyCustomerFilter(selectCustomers(db, storeId, plan.walkFrom), storeId, filter, 'c', page, plan);
   if (page.beforeId !== undefined) q = q.where(sql.ref('c.id'), '<', page.beforeId);
   return q.orderBy('c.id', 'desc').limit(page.limit + 1);
 }

@@ -3,6 +3,7 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kyse
 import type { Customer, CustomerFilter, PageRequest } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
+import { tableWalkFrom } from './table-walk.js';
 import { prepared } from '../prepared.js';
 import type { DB } from '../schema.js';
 import { iso } from '../time.js';
@@ -27,13 +28,22 @@ const CUSTOMER_COLUMNS = [
   'c.created_at',
 ] as const;
 
-export function selectCustomers(db: Kysely<DB>, storeId: number) {
+/** A store's customers (alias c) with their tier's name; `walkFrom`: see FilterPlan. */
+export function selectCustomers(db: Kysely<DB>, storeId: number, walkFrom?: number) {
   return db
     .selectFrom('customers as c')
     .leftJoin('tiers as t', 't.id', 'c.tier_id')
     .select(CUSTOMER_COLUMNS)
     .select('t.name as tier_name')
-    .where('c.store_id', '=', storeId);
+    .where(storeCondition(storeId, walkFrom));
+}
+
+/**
+ * `c.store_id = storeId`, or with `walkFrom` the same condition in a form no index serves
+ * (SQLite then walks the table in id order) and the store's first id as the walk's end.
+ */
+export function storeCondition(storeId: number, walkFrom?: number): RawBuilder<boolean> {
+  return walkFrom === undefined ? sql<boolean>`c.store_id = ${storeId}` : sql<boolean>`+c.store_id = ${storeId} AND c.id >= ${walkFrom}`;
 }
 
 type CustomerSelect = ReturnType<typeof selectCustomers>;
@@ -85,6 +95,12 @@ export type RangeColumn = 'last_activity_at' | 'tier_changed_at' | 'email' | 'na
  */
 export interface FilterPlan {
   broad?: ReadonlySet<RangeColumn>;
+  /**
+   * Walk the table itself from this id (SQLite: rowid order) rather than the store's index: set
+   * when no condition of the filter is served by an index and the store fills its id span
+   * (tableWalkFrom), so that a rare balance range reads the store at a third of the cost.
+   */
+  walkFrom?: number;
 }
 
 const SEARCH_PREFIXES = ['email', 'name_norm', 'last_name_norm'] as const;
@@ -151,7 +167,7 @@ const BROAD_AT = 10_000;
  * other conditions: alone, each branch reads its index entries only (covering) and stays fast.
  * PostgreSQL's planner has the column statistics and chooses well by itself.
  */
-export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: CustomerFilter): Promise<FilterPlan> {
+export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: CustomerFilter, whole = false): Promise<FilterPlan> {
   if (dialectOf(db) === 'postgres') return {};
   const ranges: [RangeColumn, RawBuilder<unknown>[]][] = [];
   if (f.search !== undefined && f.search.trim() !== '' && conditionsOf(f, 'customers', {}).length > 0) {
@@ -170,7 +186,14 @@ export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: Cus
       WHERE store_id = ${storeId} AND ${sql.join(terms, sql` AND `)} LIMIT ${BROAD_AT}) AS r`.execute(db);
     if (Number(rows[0].n) >= BROAD_AT) broad.add(column);
   }
-  return { broad };
+  // An index serves the statement if one of its conditions is an exact key, a search, or a range
+  // that is not broad. Otherwise it reads the store newest first until a page (or, `whole`, all
+  // of it): then walking the table itself is cheaper, where the store fills its span.
+  const searched = f.search !== undefined && f.search.trim() !== '';
+  const indexed = f.externalId !== undefined || f.email !== undefined || f.tierId !== undefined || searched || ranges.some(([c]) => !broad.has(c));
+  const filtered = conditionsOf(f, 'customers', {}).length > 0;
+  const walkFrom = !indexed && (whole || filtered) ? await tableWalkFrom(db, 'customers', storeId) : undefined;
+  return { broad, ...(walkFrom === undefined ? {} : { walkFrom }) };
 }
 
 export function applyCustomerFilter<D, TB extends keyof D, O>(

@@ -5,7 +5,9 @@ import type { Database } from '../src/db/database.js';
 import { type FilterPlan, type RangeColumn, planCustomerFilter } from '../src/db/queries/customers.js';
 import type { CustomerFilter } from '../src/domain/types.js';
 import { normalizeSearch } from '../src/domain/validation.js';
+import { tableWalkFrom } from '../src/db/queries/table-walk.js';
 import { customerListQuery, listCustomers } from '../src/ledger/customers.js';
+import { listTransactions, transactionListQuery } from '../src/ledger/transactions.js';
 import { seedCustomers } from '../src/ledger/seed.js';
 import { createStore } from '../src/ledger/stores.js';
 import { DIALECTS, freshDatabase } from './support/databases.js';
@@ -46,18 +48,20 @@ for (const dialect of DIALECTS) {
     let database: Database & { drop(): Promise<void> };
     let storeId: number;
     let rows: Row[];
+    let firstId: number;
     const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
 
     beforeAll(async () => {
       database = await freshDatabase(dialect);
       const committer = createCommitter(database);
-      // Another store's customers first: every page must stay inside its own store.
+      // Another store's customers before and after: every page must stay inside its own store.
       const other = await committer.run((trx) => createStore(trx, { name: 'Other' }));
       await seedCustomers(database.db, committer, other.store.id, 500);
       const store = await committer.run((trx) => createStore(trx, { name: 'Lists' }));
       storeId = store.store.id;
       await seedCustomers(database.db, committer, storeId, CUSTOMERS);
+      await seedCustomers(database.db, committer, other.store.id, 500);
       // Tier changes over the last 60 days for a third of the customers (no ledger row involved).
       await sql`UPDATE customers SET tier_changed_at = ${now} - (id % 60) * ${DAY} WHERE store_id = ${storeId} AND id % 3 = 0`.execute(database.db);
       rows = (await sql<Row>`SELECT id, external_id, email, name_norm, last_name_norm, balance, tier_changed_at, last_activity_at
@@ -68,6 +72,7 @@ for (const dialect of DIALECTS) {
         tier_changed_at: r.tier_changed_at === null ? null : Number(r.tier_changed_at),
         last_activity_at: r.last_activity_at === null ? null : Number(r.last_activity_at),
       }));
+      firstId = Math.min(...rows.map((r) => r.id));
     });
     afterAll(() => database.drop());
 
@@ -102,14 +107,50 @@ for (const dialect of DIALECTS) {
       throw new Error('more pages than customers');
     }
 
-    it('holds exactly the matching customers of the store, newest first, whichever way each range is read', async () => {
+    it('holds exactly the matching customers of the store, newest first, whichever way each range and the store are read', async () => {
       let nonEmpty = 0;
       for (const [label, f] of filters()) {
         const expected = rows.filter((r) => matches(r, f)).map((r) => r.id).sort((a, b) => b - a);
         if (expected.length > 0) nonEmpty++;
-        for (const plan of [{}, ALL_BROAD, 'own'] as const) expect(await walk(f, plan), `${label}, plan ${JSON.stringify(plan)}`).toEqual(expected);
+        const plans: (FilterPlan | 'own')[] = [{}, ALL_BROAD, { walkFrom: firstId }, { ...ALL_BROAD, walkFrom: firstId }, 'own'];
+        for (const plan of plans) expect(await walk(f, plan), `${label}, plan ${JSON.stringify(plan)}`).toEqual(expected);
       }
       expect(nonEmpty).toBeGreaterThanOrEqual(filters().length - 1);
+    });
+
+    it('reads a page of the log by type the same whether it walks the table or the store index', async () => {
+      const expected = (await sql<{ id: number }>`SELECT id FROM transactions WHERE store_id = ${storeId} AND type = 'import' ORDER BY id DESC`.execute(database.db)).rows.map((r) => Number(r.id));
+      expect(expected.length).toBeGreaterThan(1000);
+      const firstTx = expected[expected.length - 1];
+      for (const walkFrom of [undefined, firstTx]) {
+        const ids: number[] = [];
+        let beforeId: number | undefined;
+        for (;;) {
+          const page = { limit: 500, ...(beforeId === undefined ? {} : { beforeId }) };
+          const got = (await transactionListQuery(database.db, storeId, { type: 'import' }, page, walkFrom).execute()).slice(0, 500).map((t) => Number(t.id));
+          ids.push(...got);
+          if (got.length < 500) break;
+          beforeId = got[got.length - 1];
+        }
+        expect(ids, `walkFrom ${walkFrom}`).toEqual(expected);
+      }
+      expect((await listTransactions(database.db, storeId, { type: 'import' }, { limit: 50 })).data.map((t) => t.id)).toEqual(expected.slice(0, 50));
+    });
+
+    it('walks the table only for a store that fills its id span (SQLite), never on PostgreSQL', async () => {
+      const committer = createCommitter(database);
+      const sparse = await committer.run((trx) => createStore(trx, { name: 'Sparse' }));
+      await seedCustomers(database.db, committer, sparse.store.id, 1);
+      const dense = await committer.run((trx) => createStore(trx, { name: 'Dense' }));
+      await seedCustomers(database.db, committer, dense.store.id, 6_000);
+      await seedCustomers(database.db, committer, sparse.store.id, 1);
+      const denseFirst = Number((await sql<{ id: number }>`SELECT min(id) AS id FROM customers WHERE store_id = ${dense.store.id}`.execute(database.db)).rows[0].id);
+      expect(await tableWalkFrom(database.db, 'customers', dense.store.id)).toBe(dialect === 'sqlite' ? denseFirst : undefined);
+      expect(await tableWalkFrom(database.db, 'customers', sparse.store.id)).toBeUndefined();
+      expect((await planCustomerFilter(database.db, dense.store.id, { minBalance: 10 })).walkFrom).toBe(dialect === 'sqlite' ? denseFirst : undefined);
+      expect((await planCustomerFilter(database.db, dense.store.id, { minBalance: 10, tierId: 1 })).walkFrom).toBeUndefined();
+      expect((await planCustomerFilter(database.db, dense.store.id, {})).walkFrom).toBeUndefined();
+      expect((await planCustomerFilter(database.db, dense.store.id, {}, true)).walkFrom).toBe(dialect === 'sqlite' ? denseFirst : undefined);
     });
 
     it('marks a range broad once it holds 10,000 customers or more (SQLite), and never on PostgreSQL', async () => {
