@@ -15,12 +15,12 @@ import type { DB } from '../db/schema.js';
  * (customers created later are not in it); a job's keyset walk starts just below the oldest.
  */
 async function idSpan(db: Kysely<DB>, storeId: number): Promise<{ first: number; boundary: number }> {
-  const row = await db
-    .selectFrom('customers')
-    .select([sql<number>`coalesce(min(id), 1)`.as('min'), sql<number>`coalesce(max(id), 0)`.as('max')])
-    .where('store_id', '=', storeId)
-    .executeTakeFirstOrThrow();
-  return { first: Number(row.min), boundary: Number(row.max) };
+  // Two scalar subqueries: SQLite answers a lone min() or max() with one index seek, but both in
+  // one SELECT with a scan of the store's whole index (80 ms at 1,000,000 customers).
+  const { rows } = await sql<{ min: number; max: number }>`SELECT
+    coalesce((SELECT min(id) FROM customers WHERE store_id = ${storeId}), 1) AS min,
+    coalesce((SELECT max(id) FROM customers WHERE store_id = ${storeId}), 0) AS max`.execute(db);
+  return { first: Number(rows[0].min), boundary: Number(rows[0].max) };
 }
 
 /**

@@ -21,7 +21,11 @@ const SMALL_SPAN = 4_096;
  */
 export async function tableWalkFrom(db: Kysely<DB>, table: 'customers' | 'transactions', storeId: number): Promise<number | undefined> {
   if (dialectOf(db) === 'postgres') return undefined;
-  const span = await sql<{ first: number | null; last: number | null }>`SELECT min(id) AS first, max(id) AS last FROM ${sql.table(table)} WHERE store_id = ${storeId}`.execute(db);
+  // Two scalar subqueries: SQLite answers a lone min() or max() with one index seek, but both in
+  // one SELECT with a scan of the store's whole index (80 ms at 1,000,000 customers).
+  const span = await sql<{ first: number | null; last: number | null }>`SELECT
+    (SELECT min(id) FROM ${sql.table(table)} WHERE store_id = ${storeId}) AS first,
+    (SELECT max(id) FROM ${sql.table(table)} WHERE store_id = ${storeId}) AS last`.execute(db);
   const { first, last } = span.rows[0];
   if (first === null || last === null || last - first < SMALL_SPAN) return undefined;
   const ids = Array.from({ length: SAMPLES }, (_, i) => first + Math.floor((i * (last - first)) / (SAMPLES - 1)));
