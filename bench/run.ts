@@ -13,6 +13,7 @@ import type { Dialect } from '../src/db/migrations/helpers.js';
 import { benchBulk } from './bulk.js';
 import { contention } from './contention.js';
 import { importsBench } from './imports.js';
+import { listsBench } from './lists.js';
 import { pointsReports } from './reports.js';
 import { singleAdjustments } from './single-adjustments.js';
 import type { BenchModule, BenchTable, Cell } from './types.js';
@@ -53,7 +54,7 @@ const bulkJobs: BenchModule = {
   },
 };
 
-const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, webhooksBulk, tiersExpiry, pointsReports, importsBench];
+const MODULES: BenchModule[] = [singleAdjustments, bulkJobs, contention, webhookDispatch, webhooksBulk, tiersExpiry, pointsReports, importsBench, listsBench];
 
 const dialects = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);

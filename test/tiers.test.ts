@@ -98,6 +98,32 @@ for (const dialect of DIALECTS) {
       expect(await rewards()).toBe(1000);
     });
 
+    it('previews exactly the tier moves a bulk job then makes, up and down, none for a manual tier or a skipped customer', async () => {
+      const store = await ctx.server.newStore();
+      const tiers = await withTiers(store);
+      const rank = (tier: { name: string } | null) => (tier ? TIERS.find((t) => t.name === tier.name)!.threshold : -1);
+      const customers: { id: number }[] = [];
+      for (const balance of [500, 1200, 1200, 4600, 5500, 300, 19_500]) customers.push(await aCustomer(store, { balance }));
+      const manual = await store.api('PUT', `/v1/customers/${customers[2].id}/tier`, { tierId: tiers[1].id, reason: 'Held by hand' });
+      expect(manual.status, manual.text).toBe(200);
+      const tiersNow = async () => Promise.all(customers.map(async (c) => rank((await store.api('GET', `/v1/customers/${c.id}`)).body.tier)));
+      let moved = 0;
+      for (const points of [-700, 700]) {
+        const body = { selection: { all: true }, type: 'adjust', points, reason: 'Tier preview check' };
+        const preview = await store.api('POST', '/v1/bulk-adjustments', { ...body, dryRun: true });
+        expect(preview.status, preview.text).toBe(200);
+        const before = await tiersNow();
+        const job = await store.api('POST', '/v1/bulk-adjustments', body);
+        expect((await waitForJob(store, job.body.job.id)).status).toBe('completed');
+        const after = await tiersNow();
+        const ups = after.filter((r, i) => r > before[i]).length;
+        const downs = after.filter((r, i) => r < before[i]).length;
+        expect(preview.body.preview).toMatchObject({ tierUps: ups, tierDowns: downs });
+        moved += ups + downs;
+      }
+      expect(moved).toBeGreaterThan(0);
+    });
+
     it('holds a manual downgrade through later credits until it is cleared', async () => {
       const store = await ctx.server.newStore();
       const tiers = await withTiers(store);

@@ -1,10 +1,10 @@
 import { Alert, Button, Checkbox, Group, Modal, NumberInput, SegmentedControl, Stack, Text, TextInput, Textarea } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiFailure, call, type Customer } from './api/client';
 import { tierFor, useTiers } from './customer/TierPanel';
 import { fmtDate, fmtNumber } from './format';
+import { notifyDone } from './feedback';
 
 /** A date field's day (yyyy-mm-dd) as the instant it starts in the browser's time zone. */
 const startOfDay = (day: string) => (day ? new Date(`${day}T00:00:00`).toISOString() : undefined);
@@ -63,7 +63,7 @@ export function AdjustDialog({ customer, opened, onClose }: { customer: Customer
       qc.invalidateQueries({ queryKey: ['pending', customer.id] });
       qc.invalidateQueries({ queryKey: ['customers'] });
       const pendingNote = 'pending' in r && r.pending ? ` (${fmtNumber(r.pending.points)} points pending until ${fmtDate(r.pending.availableAt)})` : '';
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Balance is now ${fmtNumber(r.customer.balance)}${pendingNote}` });
+      notifyDone(`Balance is now ${fmtNumber(r.customer.balance)}${pendingNote}`);
       setPoints('');
       setReason('');
       setMessage(null);

@@ -1,4 +1,4 @@
-import { Alert, AppShell, Burger, Button, Center, Checkbox, Container, Group, Loader, NavLink, NumberInput, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
+import { AppShell, Burger, Button, Center, Checkbox, Container, Group, Loader, NavLink, NumberInput, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useState, type FormEvent } from 'react';
@@ -11,6 +11,7 @@ import { QuickAdjust } from './QuickAdjust';
 import { navigate, usePath } from './router';
 import { SettingsPage } from './SettingsPage';
 import { TransactionsPage } from './TransactionsPage';
+import { ErrorAlert } from './feedback';
 
 type Session = { user: { id: number; email: string; name: string; role: string }; store: { id: number; name: string }; csrfToken: string };
 
@@ -76,11 +77,7 @@ function SetupPage() {
             <PasswordInput label="Owner password" required description="At least 8 characters" value={ownerPassword} onChange={(e) => setPassword(e.currentTarget.value)} />
             <Checkbox label="Add sample customers" checked={sample} onChange={(e) => setSample(e.currentTarget.checked)} />
             {sample && <NumberInput label="How many sample customers" min={1} max={10000} value={samples} onChange={setSamples} />}
-            {create.error && (
-              <Alert color="red" role="alert">
-                {create.error.message}
-              </Alert>
-            )}
+            <ErrorAlert error={create.error} />
             <Button type="submit" loading={create.isPending}>
               Create store
             </Button>
@@ -120,11 +117,7 @@ function LoginPage() {
           <Stack>
             <TextInput label="E-mail" type="email" required autoComplete="username" value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
             <PasswordInput label="Password" required autoComplete="current-password" value={password} onChange={(e) => setPassword(e.currentTarget.value)} />
-            {login.error && (
-              <Alert color="red" role="alert">
-                {login.error.message}
-              </Alert>
-            )}
+            <ErrorAlert error={login.error} />
             <Button type="submit" loading={login.isPending}>
               Log in
             </Button>

@@ -5,6 +5,7 @@ import { api, call } from './api/client';
 import type { CustomerFilter } from './CustomersPage';
 import { fmtNumber, fmtSigned } from './format';
 import { navigate } from './router';
+import { ErrorAlert } from './feedback';
 
 export type Selection = { customerIds: number[] } | { filter: CustomerFilter } | { all: true };
 export const RESET_PHRASE = 'RESET ALL CUSTOMERS';
@@ -61,11 +62,7 @@ export function BulkDialog({ selection, onClose }: { selection: Selection; onClo
             {type === 'adjust' && <NumberInput label="Points per customer" description="Negative to deduct" allowDecimal={false} required value={points} onChange={setPoints} data-autofocus />}
             <TextInput label="Reason (internal)" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} />
             <Textarea label="Customer comment" value={message} onChange={(e) => setMessage(e.currentTarget.value)} />
-            {dryRun.error && (
-              <Alert color="red" role="alert">
-                {dryRun.error.message}
-              </Alert>
-            )}
+            <ErrorAlert error={dryRun.error} />
             <Group justify="flex-end">
               <Button variant="default" onClick={onClose}>
                 Cancel
@@ -89,11 +86,7 @@ export function BulkDialog({ selection, onClose }: { selection: Selection; onClo
           </List>
           {type === 'reset' && <Alert color="orange">A reset sets every selected balance to 0. It can be reverted from the job afterwards.</Alert>}
           {resetAll && <TextInput label={`Type ${RESET_PHRASE} to confirm`} value={phrase} onChange={(e) => setPhrase(e.currentTarget.value)} />}
-          {apply.error && (
-            <Alert color="red" role="alert">
-              {apply.error.message}
-            </Alert>
-          )}
+          <ErrorAlert error={apply.error} />
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setPreview(null)}>
               Back

@@ -1,7 +1,7 @@
-import { Alert, Anchor, Badge, Button, Group, Loader, Modal, Paper, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Group, Loader, Paper, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { AdjustDialog } from './AdjustDialog';
 import { api, call, type Customer, type Transaction } from './api/client';
 import { canManage, canWriteCustomer } from './api/loyalty';
@@ -11,6 +11,8 @@ import { GiveRewardDialog } from './customer/GiveRewardDialog';
 import { PendingCredits } from './customer/PendingCredits';
 import { TierHistory, TierPanel } from './customer/TierPanel';
 import { fmtDate, fmtNumber, fmtSigned } from './format';
+import { FormDialog } from './feedback';
+import { MoreButton } from './MoreButton';
 
 export const customerName = (c: Pick<Customer, 'firstName' | 'lastName' | 'email' | 'externalId' | 'id'>) =>
   [c.firstName, c.lastName].filter(Boolean).join(' ') || c.email || c.externalId || `Customer ${c.id}`;
@@ -126,11 +128,7 @@ export function CustomerPage({ id }: { id: number }) {
                 </Table>
               </Table.ScrollContainer>
             )}
-            {history.hasNextPage && (
-              <Button variant="default" onClick={() => history.fetchNextPage()} loading={history.isFetchingNextPage}>
-                Older history
-              </Button>
-            )}
+            <MoreButton query={history}>Older history</MoreButton>
           </Stack>
         </Tabs.Panel>
       </Tabs>
@@ -166,30 +164,16 @@ function ReverseDialog({ tx, customerId, onClose }: { tx: Transaction; customerI
     },
   });
   return (
-    <Modal closeButtonProps={{ "aria-label": "Close" }} opened onClose={onClose} title={`Reverse transaction #${tx.id} (${fmtSigned(tx.points)} points)`} centered>
-      <form
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          reverse.mutate();
-        }}
-      >
-        <Stack>
-          <TextInput label="Reason" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-autofocus />
-          {reverse.error && (
-            <Alert color="red" role="alert">
-              {reverse.error.message}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" color="red" loading={reverse.isPending}>
-              Reverse
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      title={`Reverse transaction #${tx.id} (${fmtSigned(tx.points)} points)`}
+      onClose={onClose}
+      onSubmit={() => reverse.mutate()}
+      pending={reverse.isPending}
+      error={reverse.error}
+      submitLabel="Reverse"
+      submitColor="red"
+    >
+      <TextInput label="Reason" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-autofocus />
+    </FormDialog>
   );
 }

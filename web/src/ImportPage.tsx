@@ -5,6 +5,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { previewImport, startImport, type ImportMode, type ImportPreview, type ImportType } from './api/imports';
 import { fmtNumber, fmtSigned } from './format';
 import { navigate } from './router';
+import { ErrorAlert } from './feedback';
 
 const TYPES: { value: ImportType; label: string; help: string }[] = [
   { value: 'add', label: 'Add points', help: 'Adds each row’s points to the customer’s balance (negative to deduct).' },
@@ -126,11 +127,7 @@ export function ImportPage() {
           </Group>
         </Stack>
       </form>
-      {preview.error && (
-        <Alert color="red" role="alert">
-          {preview.error.message}
-        </Alert>
-      )}
+      <ErrorAlert error={preview.error} />
       {result && <PreviewView preview={result} />}
       {result && (
         <Group>
@@ -140,11 +137,7 @@ export function ImportPage() {
           {mode === 'atomic' && result.invalid > 0 && <Text size="sm">Fix the rows above, or choose to import the valid rows only.</Text>}
         </Group>
       )}
-      {start.error && (
-        <Alert color="red" role="alert">
-          {start.error.message}
-        </Alert>
-      )}
+      <ErrorAlert error={start.error} />
     </Stack>
   );
 }

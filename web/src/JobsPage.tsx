@@ -1,10 +1,10 @@
-import { Alert, Anchor, Badge, Button, Group, Loader, Modal, Progress, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
+import { Alert, Anchor, Badge, Button, Group, Loader, Progress, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { api, call, type Job } from './api/client';
 import { fmtDate, fmtNumber } from './format';
 import { navigate } from './router';
+import { FormDialog, notifyDone } from './feedback';
 
 export const FINAL = ['completed', 'failed', 'cancelled'];
 export const statusColor: Record<string, string> = { completed: 'green', failed: 'red', cancelled: 'gray', running: 'blue', queued: 'yellow' };
@@ -77,7 +77,7 @@ export function useJobEvents(id: number): Job | undefined {
         source.close();
         qc.invalidateQueries({ queryKey: ['jobs'] });
         qc.invalidateQueries({ queryKey: ['customers'] });
-        notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: statusColor[j.status], message: `Job #${j.id} ${j.status}` });
+        notifyDone(`Job #${j.id} ${j.status}`, statusColor[j.status]);
       }
     };
     source.onerror = () => {
@@ -160,31 +160,9 @@ function RevertDialog({ id, onClose }: { id: number; onClose: () => void }) {
     },
   });
   return (
-    <Modal closeButtonProps={{ "aria-label": "Close" }} opened onClose={onClose} title={`Revert job #${id}`} centered>
-      <form
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          revert.mutate();
-        }}
-      >
-        <Stack>
-          <Text size="sm">Customers who have spent the points since are skipped and counted, never driven negative.</Text>
-          <TextInput label="Reason" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-autofocus />
-          {revert.error && (
-            <Alert color="red" role="alert">
-              {revert.error.message}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={revert.isPending}>
-              Revert
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog title={`Revert job #${id}`} onClose={onClose} onSubmit={() => revert.mutate()} pending={revert.isPending} error={revert.error} submitLabel="Revert">
+      <Text size="sm">Customers who have spent the points since are skipped and counted, never driven negative.</Text>
+      <TextInput label="Reason" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-autofocus />
+    </FormDialog>
   );
 }

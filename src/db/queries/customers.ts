@@ -3,6 +3,7 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kyse
 import type { Customer, CustomerFilter, PageRequest } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
+import { tableWalkFrom } from './table-walk.js';
 import { prepared } from '../prepared.js';
 import type { DB } from '../schema.js';
 import { iso } from '../time.js';
@@ -27,13 +28,22 @@ const CUSTOMER_COLUMNS = [
   'c.created_at',
 ] as const;
 
-export function selectCustomers(db: Kysely<DB>, storeId: number) {
+/** A store's customers (alias c) with their tier's name; `walkFrom`: see FilterPlan. */
+export function selectCustomers(db: Kysely<DB>, storeId: number, walkFrom?: number) {
   return db
     .selectFrom('customers as c')
     .leftJoin('tiers as t', 't.id', 'c.tier_id')
     .select(CUSTOMER_COLUMNS)
     .select('t.name as tier_name')
-    .where('c.store_id', '=', storeId);
+    .where(storeCondition(storeId, walkFrom));
+}
+
+/**
+ * `c.store_id = storeId`, or with `walkFrom` the same condition in a form no index serves
+ * (SQLite then walks the table in id order) and the store's first id as the walk's end.
+ */
+export function storeCondition(storeId: number, walkFrom?: number): RawBuilder<boolean> {
+  return walkFrom === undefined ? sql<boolean>`c.store_id = ${storeId}` : sql<boolean>`+c.store_id = ${storeId} AND c.id >= ${walkFrom}`;
 }
 
 type CustomerSelect = ReturnType<typeof selectCustomers>;
@@ -75,40 +85,115 @@ const lockCustomerQuery = prepared((db, storeId: number, id: number) => {
   return dialectOf(db) === 'postgres' ? q.forUpdate('c') : q;
 });
 
+/** The columns a filter bounds by a range (dates, search prefixes); each has an index (store_id, column). */
+export type RangeColumn = 'last_activity_at' | 'tier_changed_at' | 'email' | 'name_norm' | 'last_name_norm';
+
 /**
- * The one definition of "customers matching a filter", used by lists, exports and bulk
- * selections alike, as a condition on the customers table under `alias`. `search` matches a
- * prefix of the e-mail, of "first last", of the last name, or the exact external id: all index
- * range scans, no full scan.
+ * How a page's statement is written. `broad`: range conditions that match so many customers that
+ * walking the store newest first meets a page of them sooner than the column's index would (its
+ * range read whole, then sorted by id): they are written so that no index is used for them.
  */
-export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c', page?: PageRequest): RawBuilder<boolean> {
+export interface FilterPlan {
+  broad?: ReadonlySet<RangeColumn>;
+  /**
+   * Walk the table itself from this id (SQLite: rowid order) rather than the store's index: set
+   * when no condition of the filter is served by an index and the store fills its id span
+   * (tableWalkFrom), so that a rare balance range reads the store at a third of the cost.
+   */
+  walkFrom?: number;
+}
+
+const SEARCH_PREFIXES = ['email', 'name_norm', 'last_name_norm'] as const;
+
+/** The filter's conditions but the search, on the customers table under `alias`. */
+function conditionsOf(f: CustomerFilter, alias: string, plan: FilterPlan): RawBuilder<unknown>[] {
   const col = (name: string) => sql.ref(`${alias}.${name}`);
+  // Unary plus: the same value, but a term no index serves (both databases accept it on integers).
+  const range = (name: RangeColumn) => (plan.broad?.has(name) ? sql`+${col(name)}` : col(name));
   const conds: RawBuilder<unknown>[] = [];
   if (f.externalId !== undefined) conds.push(sql`${col('external_id')} = ${f.externalId}`);
   if (f.email !== undefined) conds.push(sql`${col('email')} = ${f.email.trim().toLowerCase()}`);
   if (f.tierId !== undefined) conds.push(sql`${col('tier_id')} = ${f.tierId}`);
   if (f.minBalance !== undefined) conds.push(sql`${col('balance')} >= ${f.minBalance}`);
   if (f.maxBalance !== undefined) conds.push(sql`${col('balance')} <= ${f.maxBalance}`);
-  if (f.lastActivityBefore !== undefined) conds.push(sql`${col('last_activity_at')} < ${Date.parse(f.lastActivityBefore)}`);
-  if (f.lastActivityAfter !== undefined) conds.push(sql`${col('last_activity_at')} > ${Date.parse(f.lastActivityAfter)}`);
-  if (f.tierChangedAfter !== undefined) conds.push(sql`${col('tier_changed_at')} > ${Date.parse(f.tierChangedAfter)}`);
+  if (f.lastActivityBefore !== undefined) conds.push(sql`${range('last_activity_at')} < ${Date.parse(f.lastActivityBefore)}`);
+  if (f.lastActivityAfter !== undefined) conds.push(sql`${range('last_activity_at')} > ${Date.parse(f.lastActivityAfter)}`);
+  if (f.tierChangedAfter !== undefined) conds.push(sql`${range('tier_changed_at')} > ${Date.parse(f.tierChangedAfter)}`);
+  return conds;
+}
+
+/**
+ * The one definition of "customers matching a filter", used by lists, exports and bulk
+ * selections alike, as a condition on the customers table under `alias`. `search` matches a
+ * prefix of the e-mail, of "first last", of the last name, or the exact external id: all index
+ * range scans, no full scan.
+ */
+export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c', page?: PageRequest, plan: FilterPlan = {}): RawBuilder<boolean> {
+  const conds = conditionsOf(f, alias, plan);
   if (f.search !== undefined && f.search.trim() !== '') {
     // One index range scan per column, united: an OR of the ranges would let the planner walk the
     // whole store in id order instead (fast for common prefixes, a full scan for rare ones).
-    // When search is the list's only condition, each branch stops at the page's size (newest
-    // first, below the cursor): a one-letter prefix then reads a page, not a twentieth of the store.
+    // For a page, each branch also holds the filter's other conditions and stops at the page's
+    // size (newest first, below the cursor): the page is the newest of the branches' pages, so a
+    // one-letter prefix reads a page per branch, not a twentieth of the store, with or without a
+    // balance or date filter beside it.
     const s = normalizeSearch(f.search);
-    const onlySearch = page !== undefined && conds.length === 0 && Object.entries(f).every(([k, v]) => k === 'search' || v === undefined);
+    const rest = page === undefined ? [] : conditionsOf(f, 'customers', plan);
     const bounded = (q: RawBuilder<unknown>) =>
-      onlySearch
-        ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${q}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
+      page !== undefined
+        ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${sql.join([q, ...rest], sql` AND `)}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
             ORDER BY id DESC LIMIT ${page.limit + 1}) AS b`
         : sql`SELECT id FROM customers WHERE ${q}`;
-    const prefix = (name: string) => bounded(sql`store_id = ${storeId} AND ${sql.ref(name)} >= ${s} AND ${sql.ref(name)} < ${s + TOP}`);
-    conds.push(sql`${col('id')} IN (${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
+    const prefix = (name: RangeColumn) => {
+      // Text has no unary plus on PostgreSQL: an empty concatenation hides the index the same way.
+      const ref = plan.broad?.has(name) ? sql`(${sql.ref(name)} || '')` : sql.ref(name);
+      return bounded(sql`store_id = ${storeId} AND ${ref} >= ${s} AND ${ref} < ${s + TOP}`);
+    };
+    conds.push(sql`${sql.ref(`${alias}.id`)} IN (${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
       UNION ${bounded(sql`store_id = ${storeId} AND external_id = ${f.search.trim()}`)})`);
   }
   return conds.length === 0 ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.join(conds, sql` AND `)})`;
+}
+
+/** A cap on the matches counted: past it, a range is broad whatever the store's size. */
+const BROAD_AT = 10_000;
+
+/**
+ * The filter's broad ranges (FilterPlan), found with a count stopped at BROAD_AT (an index-only
+ * range scan of at most that many entries) per range. SQLite only: its planner knows nothing of
+ * how many rows a range holds and reads the range's index whole, then sorts it — two seconds for
+ * "inactive for a year" over 1,000,000 customers, where walking newest first takes a millisecond;
+ * likewise a one-letter search beside a balance filter. Search prefixes are counted only beside
+ * other conditions: alone, each branch reads its index entries only (covering) and stays fast.
+ * PostgreSQL's planner has the column statistics and chooses well by itself.
+ */
+export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: CustomerFilter, whole = false): Promise<FilterPlan> {
+  if (dialectOf(db) === 'postgres') return {};
+  const ranges: [RangeColumn, RawBuilder<unknown>[]][] = [];
+  if (f.search !== undefined && f.search.trim() !== '' && conditionsOf(f, 'customers', {}).length > 0) {
+    const s = normalizeSearch(f.search);
+    for (const name of SEARCH_PREFIXES) ranges.push([name, [sql`${sql.ref(name)} >= ${s}`, sql`${sql.ref(name)} < ${s + TOP}`]]);
+  }
+  const activity = [
+    ...(f.lastActivityBefore !== undefined ? [sql`last_activity_at < ${Date.parse(f.lastActivityBefore)}`] : []),
+    ...(f.lastActivityAfter !== undefined ? [sql`last_activity_at > ${Date.parse(f.lastActivityAfter)}`] : []),
+  ];
+  if (activity.length > 0) ranges.push(['last_activity_at', activity]);
+  if (f.tierChangedAfter !== undefined) ranges.push(['tier_changed_at', [sql`tier_changed_at > ${Date.parse(f.tierChangedAfter)}`]]);
+  const broad = new Set<RangeColumn>();
+  for (const [column, terms] of ranges) {
+    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM customers
+      WHERE store_id = ${storeId} AND ${sql.join(terms, sql` AND `)} LIMIT ${BROAD_AT}) AS r`.execute(db);
+    if (Number(rows[0].n) >= BROAD_AT) broad.add(column);
+  }
+  // An index serves the statement if one of its conditions is an exact key, a search, or a range
+  // that is not broad. Otherwise it reads the store newest first until a page (or, `whole`, all
+  // of it): then walking the table itself is cheaper, where the store fills its span.
+  const searched = f.search !== undefined && f.search.trim() !== '';
+  const indexed = f.externalId !== undefined || f.email !== undefined || f.tierId !== undefined || searched || ranges.some(([c]) => !broad.has(c));
+  const filtered = conditionsOf(f, 'customers', {}).length > 0;
+  const walkFrom = !indexed && (whole || filtered) ? await tableWalkFrom(db, 'customers', storeId) : undefined;
+  return { broad, ...(walkFrom === undefined ? {} : { walkFrom }) };
 }
 
 export function applyCustomerFilter<D, TB extends keyof D, O>(
@@ -117,8 +202,9 @@ export function applyCustomerFilter<D, TB extends keyof D, O>(
   f: CustomerFilter,
   alias = 'c',
   page?: PageRequest,
+  plan: FilterPlan = {},
 ): SelectQueryBuilder<D, TB, O> {
-  return q.where(customerFilterSql(storeId, f, alias, page));
+  return q.where(customerFilterSql(storeId, f, alias, page, plan));
 }
 
 export function searchColumns(firstName: string | null, lastName: string | null) {

@@ -3,7 +3,7 @@ import type { Selection } from '../../domain/jobs.js';
 import type { CustomerFilter } from '../../domain/types.js';
 import { dialectOf } from '../dialect-of.js';
 import type { DB } from '../schema.js';
-import { applyCustomerFilter } from './customers.js';
+import { applyCustomerFilter, type FilterPlan, storeCondition } from './customers.js';
 
 /**
  * `column IN ids` with the whole list as one parameter (SQLite: json_each; PostgreSQL: ANY of an
@@ -15,10 +15,14 @@ export function inIds(db: Kysely<DB>, column: string, ids: number[]): RawBuilder
     : sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 }
 
-/** The customers (alias c) a selection holds, up to the snapshot boundary (later customers are out). */
-export function selectedCustomers(db: Kysely<DB>, storeId: number, selection: Selection, boundary: number) {
-  let q = db.selectFrom('customers as c').where('c.store_id', '=', storeId).where('c.id', '<=', boundary);
-  if ('customerIds' in selection) q = q.where(inIds(db, 'c.id', selection.customerIds));
-  if ('filter' in selection) q = applyCustomerFilter(q, storeId, selection.filter as CustomerFilter);
+/**
+ * The customers (alias c) a selection holds, up to the snapshot boundary (later customers are out),
+ * read as `plan` says (planCustomerFilter; a list of ids is read by its keys whatever the plan).
+ */
+export function selectedCustomers(db: Kysely<DB>, storeId: number, selection: Selection, boundary: number, plan: FilterPlan = {}) {
+  const byIds = 'customerIds' in selection;
+  let q = db.selectFrom('customers as c').where(storeCondition(storeId, byIds ? undefined : plan.walkFrom)).where('c.id', '<=', boundary);
+  if (byIds) q = q.where(inIds(db, 'c.id', selection.customerIds));
+  if ('filter' in selection) q = applyCustomerFilter(q, storeId, selection.filter as CustomerFilter, 'c', undefined, plan);
   return q;
 }

@@ -35,9 +35,15 @@ export async function findReversalOf(db: Kysely<DB>, id: number): Promise<{ id: 
   return db.selectFrom('transactions').select('id').where('reverses_id', '=', id).executeTakeFirst();
 }
 
-/** Store-wide log, newest first, by keyset on id. */
-export function selectTransactions(db: Kysely<DB>, storeId: number, f: TransactionFilter) {
-  let q = db.selectFrom('transactions').selectAll().where('store_id', '=', storeId);
+/**
+ * Store-wide log, newest first, by keyset on id. `walkFrom` (tableWalkFrom): the store condition
+ * in a form no index serves, so that SQLite walks the table itself from that id.
+ */
+export function selectTransactions(db: Kysely<DB>, storeId: number, f: TransactionFilter, walkFrom?: number) {
+  let q = db
+    .selectFrom('transactions')
+    .selectAll()
+    .where(walkFrom === undefined ? sql<boolean>`store_id = ${storeId}` : sql<boolean>`+store_id = ${storeId} AND id >= ${walkFrom}`);
   if (f.customerId !== undefined) q = q.where('customer_id', '=', f.customerId);
   if (f.type !== undefined) q = q.where('type', '=', f.type);
   if (f.jobId !== undefined) q = q.where('job_id', '=', f.jobId);

@@ -1,9 +1,10 @@
 import { Alert, Badge, Button, Code, Table, Text } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { api, call } from '../api/client';
 import { rewardValueText } from '../api/loyalty';
 import { fmtDate } from '../format';
+import { notifyDone } from '../feedback';
+import { MoreButton } from '../MoreButton';
 
 const SOURCE: Record<string, string> = { redemption: 'redeemed', free: 'given free', tier_entry: 'tier entry' };
 
@@ -20,7 +21,7 @@ export function Coupons({ customerId, canDisable }: { customerId: number; canDis
     mutationFn: (code: string) => call(api.POST('/v1/coupons/{code}/disable', { params: { path: { code } } })),
     onSuccess: ({ coupon }) => {
       qc.invalidateQueries({ queryKey: ['coupons', customerId] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Coupon ${coupon.code} disabled` });
+      notifyDone(`Coupon ${coupon.code} disabled`);
     },
   });
   const rows = coupons.data?.pages.flatMap((p) => p.data) ?? [];
@@ -75,11 +76,7 @@ export function Coupons({ customerId, canDisable }: { customerId: number; canDis
         </Table>
       </Table.ScrollContainer>
       {disable.error && <Alert color="red">{disable.error.message}</Alert>}
-      {coupons.hasNextPage && (
-        <Button variant="default" onClick={() => coupons.fetchNextPage()} loading={coupons.isFetchingNextPage}>
-          Older coupons
-        </Button>
-      )}
+      <MoreButton query={coupons}>Older coupons</MoreButton>
     </>
   );
 }

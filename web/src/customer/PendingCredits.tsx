@@ -1,10 +1,10 @@
-import { Alert, Button, Group, Modal, Stack, Table, Text, TextInput } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
+import { Alert, Button, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, call } from '../api/client';
 import type { PendingCredit } from '../api/loyalty';
 import { fmtDate, fmtNumber } from '../format';
+import { FormDialog, notifyDone } from '../feedback';
 
 export const usePending = (customerId: number) =>
   useQuery({ queryKey: ['pending', customerId], queryFn: () => call(api.GET('/v1/customers/{id}/pending', { params: { path: { id: customerId } } })) });
@@ -68,36 +68,23 @@ function CancelPendingDialog({ customerId, credit, onClose }: { customerId: numb
       qc.invalidateQueries({ queryKey: ['customer', customerId] });
       qc.invalidateQueries({ queryKey: ['pending', customerId] });
       qc.invalidateQueries({ queryKey: ['history', customerId] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Pending credit of ${fmtNumber(credit.points)} points cancelled` });
+      notifyDone(`Pending credit of ${fmtNumber(credit.points)} points cancelled`);
       onClose();
     },
   });
   return (
-    <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened onClose={onClose} title={`Cancel the pending credit of ${fmtNumber(credit.points)} points`} centered>
-      <form
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          cancel.mutate();
-        }}
-      >
-        <Stack>
-          <Text size="sm">It would have become available on {fmtDate(credit.availableAt)}. Cancelled, it never reaches the balance.</Text>
-          <TextInput label="Reason" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-autofocus />
-          {cancel.error && (
-            <Alert color="red" role="alert">
-              {cancel.error.message}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Keep it
-            </Button>
-            <Button type="submit" color="red" loading={cancel.isPending}>
-              Cancel credit
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      title={`Cancel the pending credit of ${fmtNumber(credit.points)} points`}
+      onClose={onClose}
+      onSubmit={() => cancel.mutate()}
+      pending={cancel.isPending}
+      error={cancel.error}
+      cancelLabel="Keep it"
+      submitLabel="Cancel credit"
+      submitColor="red"
+    >
+      <Text size="sm">It would have become available on {fmtDate(credit.availableAt)}. Cancelled, it never reaches the balance.</Text>
+      <TextInput label="Reason" required minLength={3} value={reason} onChange={(e) => setReason(e.currentTarget.value)} data-autofocus />
+    </FormDialog>
   );
 }

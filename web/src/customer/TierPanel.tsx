@@ -1,10 +1,10 @@
-import { Alert, Badge, Button, Group, Modal, Paper, Progress, Select, Stack, Table, Text, TextInput } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
+import { Alert, Badge, Button, Group, Paper, Progress, Select, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, call, type Customer } from '../api/client';
 import type { Tier } from '../api/loyalty';
 import { fmtDate, fmtNumber } from '../format';
+import { FormDialog, notifyDone } from '../feedback';
 
 export const useTiers = () => useQuery({ queryKey: ['tiers'], queryFn: () => call(api.GET('/v1/tiers')) });
 
@@ -85,12 +85,11 @@ function ChangeTierDialog({ customer, tiers, onClose }: { customer: Customer; ti
       qc.invalidateQueries({ queryKey: ['customer', customer.id] });
       qc.invalidateQueries({ queryKey: ['tier-history', customer.id] });
       qc.invalidateQueries({ queryKey: ['customers'] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `Tier is now ${r.customer.tier?.name ?? 'none'}` });
+      notifyDone(`Tier is now ${r.customer.tier?.name ?? 'none'}`);
       onClose();
     },
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  const submit = () => {
     setTried(true);
     if (!choice || reason.trim().length < 3) return;
     change.mutate();
@@ -100,28 +99,19 @@ function ChangeTierDialog({ customer, tiers, onClose }: { customer: Customer; ti
     ...(customer.tierManual ? [{ value: CLEAR, label: 'Clear the manual tier (back to the tier points reach)' }] : []),
   ];
   return (
-    <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened onClose={onClose} title="Change tier" centered>
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <Text size="sm">A tier assigned by hand holds, whatever the points, until it is cleared.</Text>
-          <Select label="Tier" required data={options} value={choice} onChange={setChoice} error={choiceError} allowDeselect={false} data-autofocus />
-          <TextInput label="Reason" required value={reason} onChange={(e) => setReason(e.currentTarget.value)} error={reasonError} />
-          {change.error && (
-            <Alert color="red" role="alert">
-              {change.error.message}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={change.isPending}>
-              {choice === CLEAR ? 'Clear manual tier' : 'Assign tier'}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      title="Change tier"
+      onClose={onClose}
+      onSubmit={submit}
+      noValidate
+      pending={change.isPending}
+      error={change.error}
+      submitLabel={choice === CLEAR ? 'Clear manual tier' : 'Assign tier'}
+    >
+      <Text size="sm">A tier assigned by hand holds, whatever the points, until it is cleared.</Text>
+      <Select label="Tier" required data={options} value={choice} onChange={setChoice} error={choiceError} allowDeselect={false} data-autofocus />
+      <TextInput label="Reason" required value={reason} onChange={(e) => setReason(e.currentTarget.value)} error={reasonError} />
+    </FormDialog>
   );
 }
 

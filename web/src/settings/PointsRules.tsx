@@ -1,10 +1,10 @@
 import { Alert, Button, Group, List, Loader, Modal, NumberInput, SegmentedControl, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '../api/client';
 import type { Settings } from '../api/loyalty';
 import { fmtNumber } from '../format';
+import { ErrorAlert, notifyDone } from '../feedback';
 
 type Mode = Settings['expiry']['mode'];
 const MODES: { value: Mode; label: string }[] = [
@@ -70,7 +70,7 @@ function RulesForm({ initial }: { initial: Settings }) {
     onSuccess: (r) => {
       setPreview(null);
       if (r.settings) qc.setQueryData(['settings'], r.settings);
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: 'Points rules saved' });
+      notifyDone('Points rules saved');
     },
   });
   const submit = (e: FormEvent) => {
@@ -107,11 +107,7 @@ function RulesForm({ initial }: { initial: Settings }) {
         <TextInput label="Notify e-mail" type="email" description="Where job summaries are sent" value={notifyEmail} onChange={(e) => setNotifyEmail(e.currentTarget.value)} />
         <NumberInput label="Point value" description="What one point is worth, for the liability in reports" min={0} decimalScale={4} allowNegative={false} value={pointValue} onChange={setPointValue} />
         <NumberInput label="Agent point limit" description="The most points an agent may move in one adjustment or reward (1,000 when empty)" min={0} allowDecimal={false} allowNegative={false} thousandSeparator value={agentLimit} onChange={setAgentLimit} />
-        {error && (
-          <Alert color="red" role="alert">
-            {error.message}
-          </Alert>
-        )}
+        <ErrorAlert error={error} />
         <Group>
           <Button type="submit" loading={dryRun.isPending || (save.isPending && !preview)}>
             Save points rules
@@ -126,11 +122,7 @@ function RulesForm({ initial }: { initial: Settings }) {
               The first expiry run under this rule would expire <strong>{fmtNumber(preview.points)} points</strong> from <strong>{fmtNumber(preview.customers)} customers</strong>.
             </Text>
             {preview.points > 0 && <Alert color="orange">Expired points leave the customers' balances. They expire at the next expiry run (hourly).</Alert>}
-            {save.error && (
-              <Alert color="red" role="alert">
-                {save.error.message}
-              </Alert>
-            )}
+            <ErrorAlert error={save.error} />
             <Group justify="flex-end">
               <Button variant="default" onClick={() => setPreview(null)}>
                 Back

@@ -1,10 +1,11 @@
-import { Alert, Badge, Button, Group, Loader, Modal, NumberInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
+import { Alert, Badge, Button, Group, Loader, NumberInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, call } from '../api/client';
 import { REWARD_KIND_LABELS, rewardValueText, type Reward, type RewardKind } from '../api/loyalty';
 import { fmtDate, fmtNumber } from '../format';
+import { FormDialog, notifyDone } from '../feedback';
+import { MoreButton } from '../MoreButton';
 
 /** The rewards catalog: list, create, edit, disable or enable again (rewards are never deleted). */
 export function RewardsSettings({ canEdit }: { canEdit: boolean }) {
@@ -19,7 +20,7 @@ export function RewardsSettings({ canEdit }: { canEdit: boolean }) {
   const toggle = useMutation({
     mutationFn: (r: Reward) => call(api.PATCH('/v1/rewards/{id}', { params: { path: { id: r.id } }, body: { active: !r.active } })),
     onSuccess: ({ reward }) => {
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `${reward.name} ${reward.active ? 'enabled' : 'disabled'}` });
+      notifyDone(`${reward.name} ${reward.active ? 'enabled' : 'disabled'}`);
       qc.invalidateQueries({ queryKey: ['rewards'] });
     },
   });
@@ -85,11 +86,7 @@ export function RewardsSettings({ canEdit }: { canEdit: boolean }) {
           </Table>
         </Table.ScrollContainer>
       )}
-      {rewards.hasNextPage && (
-        <Button variant="default" onClick={() => rewards.fetchNextPage()} loading={rewards.isFetchingNextPage}>
-          More rewards
-        </Button>
-      )}
+      <MoreButton query={rewards}>More rewards</MoreButton>
       {toggle.error && <Alert color="red">{toggle.error.message}</Alert>}
       {editing && <RewardDialog reward={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
     </Stack>
@@ -112,57 +109,42 @@ function RewardDialog({ reward, onClose }: { reward: Reward | null; onClose: () 
     },
     onSuccess: ({ reward: saved }) => {
       qc.invalidateQueries({ queryKey: ['rewards'] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `${saved.name} saved` });
+      notifyDone(`${saved.name} saved`);
       onClose();
     },
   });
   return (
-    <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened onClose={onClose} title={reward ? `Edit ${reward.name}` : 'New reward'} centered>
-      <form
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          save.mutate();
-        }}
-      >
-        <Stack>
-          <TextInput label="Reward name" required value={name} onChange={(e) => setName(e.currentTarget.value)} data-autofocus />
-          <NumberInput label="Cost in points" required min={0} allowDecimal={false} allowNegative={false} thousandSeparator value={pointsCost} onChange={setCost} />
-          <Select
-            label="Kind"
-            description={reward ? 'The kind of a reward cannot change' : undefined}
-            disabled={reward !== null}
-            allowDeselect={false}
-            value={kind}
-            onChange={(v) => v && setKind(v as RewardKind)}
-            data={Object.entries(REWARD_KIND_LABELS).map(([value, label]) => ({ value, label }))}
-          />
-          {valued && (
-            <NumberInput
-              label={kind === 'percentage' ? 'Percentage off' : 'Amount off'}
-              required
-              min={kind === 'percentage' ? 1 : 0.01}
-              max={kind === 'percentage' ? 100 : undefined}
-              decimalScale={kind === 'percentage' ? 0 : 2}
-              allowNegative={false}
-              value={value}
-              onChange={setValue}
-            />
-          )}
-          {save.error && (
-            <Alert color="red" role="alert">
-              {save.error.message}
-            </Alert>
-          )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              {reward ? 'Save reward' : 'Create reward'}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      title={reward ? `Edit ${reward.name}` : 'New reward'}
+      onClose={onClose}
+      onSubmit={() => save.mutate()}
+      pending={save.isPending}
+      error={save.error}
+      submitLabel={reward ? 'Save reward' : 'Create reward'}
+    >
+      <TextInput label="Reward name" required value={name} onChange={(e) => setName(e.currentTarget.value)} data-autofocus />
+      <NumberInput label="Cost in points" required min={0} allowDecimal={false} allowNegative={false} thousandSeparator value={pointsCost} onChange={setCost} />
+      <Select
+        label="Kind"
+        description={reward ? 'The kind of a reward cannot change' : undefined}
+        disabled={reward !== null}
+        allowDeselect={false}
+        value={kind}
+        onChange={(v) => v && setKind(v as RewardKind)}
+        data={Object.entries(REWARD_KIND_LABELS).map(([value, label]) => ({ value, label }))}
+      />
+      {valued && (
+        <NumberInput
+          label={kind === 'percentage' ? 'Percentage off' : 'Amount off'}
+          required
+          min={kind === 'percentage' ? 1 : 0.01}
+          max={kind === 'percentage' ? 100 : undefined}
+          decimalScale={kind === 'percentage' ? 0 : 2}
+          allowNegative={false}
+          value={value}
+          onChange={setValue}
+        />
+      )}
+    </FormDialog>
   );
 }

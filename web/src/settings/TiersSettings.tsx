@@ -1,11 +1,11 @@
 import { Alert, Button, Group, Loader, NumberInput, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '../api/client';
 import type { Reward, Tier } from '../api/loyalty';
 import { fmtNumber } from '../format';
 import { JobProgress } from '../JobProgress';
+import { ErrorAlert, notifyDone } from '../feedback';
 
 type EntryKind = 'none' | 'points' | 'reward';
 type Row = { key: number; name: string; threshold: number | string; entry: EntryKind; points: number | string; rewardId: string | null };
@@ -46,7 +46,7 @@ export function TiersSettings({ canEdit }: { canEdit: boolean }) {
       qc.invalidateQueries({ queryKey: ['customer'] });
       setDraft(null);
       setJobId(r.job?.id ?? null);
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: r.job ? 'Tiers saved: customers are being re-evaluated' : 'Tiers saved' });
+      notifyDone(r.job ? 'Tiers saved: customers are being re-evaluated' : 'Tiers saved');
     },
   });
   if (tiers.isPending) return <Loader aria-label="Loading tiers" />;
@@ -150,11 +150,7 @@ export function TiersSettings({ canEdit }: { canEdit: boolean }) {
                 </Table>
               </Table.ScrollContainer>
             )}
-            {save.error && (
-              <Alert color="red" role="alert">
-                {save.error.message}
-              </Alert>
-            )}
+            <ErrorAlert error={save.error} />
             <Group>
               <Button variant="default" onClick={() => setDraft([...rows, { key: nextKey++, name: '', threshold: '', entry: 'none', points: '', rewardId: null }])}>
                 Add tier

@@ -1,10 +1,11 @@
 import { Alert, Badge, Button, Code, Group, Loader, Modal, MultiSelect, Stack, Switch, Table, Text, TextInput, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '../api/client';
 import type { components, paths } from '../api/schema';
 import { fmtDate, fmtNumber } from '../format';
+import { FormDialog, notifyDone } from '../feedback';
+import { MoreButton } from '../MoreButton';
 
 type Webhook = components['schemas']['Webhook'];
 type EventType = paths['/v1/webhooks']['post']['requestBody']['content']['application/json']['events'][number];
@@ -129,29 +130,24 @@ function RemoveDialog({ webhook, onClose }: { webhook: Webhook; onClose: () => v
     mutationFn: () => call(api.DELETE('/v1/webhooks/{id}', { params: { path: { id: webhook.id } } })),
     onSuccess: () => {
       qc.invalidateQueries({ queryKey: ['webhooks'] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: `${webhook.url} removed` });
+      notifyDone(`${webhook.url} removed`);
       onClose();
     },
   });
   return (
-    <Modal closeButtonProps={{ 'aria-label': 'Close' }} opened onClose={onClose} title="Remove this webhook?" centered>
-      <Stack>
-        <Text style={{ wordBreak: 'break-all' }}>{webhook.url} stops receiving events, and its delivery log is removed with it.</Text>
-        {remove.error && (
-          <Alert color="red" role="alert">
-            {remove.error.message}
-          </Alert>
-        )}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose} data-autofocus>
-            Keep it
-          </Button>
-          <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-            Remove webhook
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <FormDialog
+      title="Remove this webhook?"
+      onClose={onClose}
+      onSubmit={() => remove.mutate()}
+      pending={remove.isPending}
+      error={remove.error}
+      cancelLabel="Keep it"
+      focusCancel
+      submitLabel="Remove webhook"
+      submitColor="red"
+    >
+      <Text style={{ wordBreak: 'break-all' }}>{webhook.url} stops receiving events, and its delivery log is removed with it.</Text>
+    </FormDialog>
   );
 }
 
@@ -167,7 +163,7 @@ function DeliveriesDialog({ webhook, onClose }: { webhook: Webhook; onClose: () 
     mutationFn: (deliveryId: number) => call(api.POST('/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver', { params: { path: { id: webhook.id, deliveryId } } })),
     onSuccess: () => {
       qc.invalidateQueries({ queryKey: ['deliveries', webhook.id] });
-      notifications.show({ closeButtonProps: { 'aria-label': 'Dismiss' }, color: 'green', message: 'Sent again' });
+      notifyDone('Sent again');
     },
   });
   const rows = deliveries.data?.pages.flatMap((p) => p.data) ?? [];
@@ -220,11 +216,7 @@ function DeliveriesDialog({ webhook, onClose }: { webhook: Webhook; onClose: () 
           </Table.ScrollContainer>
         )}
         {redeliver.error && <Alert color="red">{redeliver.error.message}</Alert>}
-        {deliveries.hasNextPage && (
-          <Button variant="default" onClick={() => deliveries.fetchNextPage()} loading={deliveries.isFetchingNextPage}>
-            Older deliveries
-          </Button>
-        )}
+        <MoreButton query={deliveries}>Older deliveries</MoreButton>
       </Stack>
     </Modal>
   );
