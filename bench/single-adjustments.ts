@@ -16,7 +16,7 @@ import {
   type FreshDatabase,
   freshDatabase,
   machineCpu,
-  postgresCpuSeconds,
+  postgresCpuMeter,
   seededStore,
   startServer,
   tallyVerify,
@@ -82,7 +82,7 @@ async function load(target: Target, connections: number, seconds: number): Promi
   if (!server) throw new Error('server not started');
   const dialect = target.db.dialect;
   const dbName = new URL(target.db.url).pathname.slice(1);
-  const db0 = dialect === 'postgres' ? postgresCpuSeconds(dbName) : 0;
+  const dbMeter = dialect === 'postgres' ? postgresCpuMeter(dbName) : undefined;
   const body = JSON.stringify({ points: 1, reason: 'Benchmark adjustment' });
   const cpu0 = server.cpuSeconds();
   const own0 = process.cpuUsage();
@@ -107,7 +107,7 @@ async function load(target: Target, connections: number, seconds: number): Promi
   const machineBusy = machine0 && machine1 ? ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * cpus().length * 100 : Number.NaN;
   const serverCpu = ((server.cpuSeconds() - cpu0) / wall) * 100;
   const loadCpu = ((own.user + own.system) / 1e6 / wall) * 100;
-  const dbCpu = dialect === 'postgres' ? ((postgresCpuSeconds(dbName) - db0) / wall) * 100 : 0;
+  const dbCpu = dbMeter ? (dbMeter.stop() / wall) * 100 : 0;
   const ok = r['2xx'];
   const sent = (r.requests as { sent?: number }).sent ?? r.requests.total;
   return {

@@ -164,16 +164,10 @@ export async function startServer(args: string[], env: Record<string, string>): 
 }
 
 /**
- * CPU seconds used so far by the PostgreSQL server for one database: its backends (their process
- * title names the database) plus the shared background processes (WAL writer, checkpointer…).
- * Backends of other databases (someone's test run) are left out. NaN off Linux.
+ * CPU seconds used so far by the PostgreSQL server for one database, per process: its backends
+ * (their process title names the database) plus the shared background processes (WAL writer,
+ * checkpointer…). Backends of other databases (someone's test run) are left out. Undefined off Linux.
  */
-export function postgresCpuSeconds(database: string): number {
-  const byPid = postgresCpuByPid(database);
-  return byPid ? [...byPid.values()].reduce((a, b) => a + b, 0) : Number.NaN;
-}
-
-/** The same, per process; undefined off Linux. */
 function postgresCpuByPid(database: string): Map<number, number> | undefined {
   try {
     const byPid = new Map<number, number>();
