@@ -179,7 +179,7 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
     lotExpiresAt: plan.columns.expiresAt === undefined ? undefined : sql`(SELECT x.expires_at FROM import_rows x WHERE x.job_id = ${job.id} AND x.line = r.job_line)`,
   });
   if (plan.columns.availableAt !== undefined && appended.firstId !== null && appended.lastId !== null) {
-    await createPendingCredits(trx, job.store_id, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
+    await createPendingCredits(trx, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
   }
   const n = to - from;
   return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
