@@ -254,6 +254,7 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
           dialect, operation, rows: n, tallySeconds, rawSeconds: raw, peakRssMb: peakRssMb(server.child.pid!),
           otherP50: reads.p50, otherP99: reads.p99, verified: done.status === 'completed' && done.succeeded === n && reads.errors === 0,
         });
+        log(`  ${tallySeconds.toFixed(2)} s (raw ${raw.toFixed(2)} s), peak RSS ${peakRssMb(server.child.pid!)} MB, store B's GET p50/p99 ${reads.p50}/${reads.p99} ms, ${done.status}`);
       }
       for (const [operation, table, path] of [
         ['export transactions', 'transactions', '/v1/transactions/export.csv'],
@@ -263,11 +264,14 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
         const raw = await rawExport(database, table, adds.store.id);
         const started = performance.now();
         const lines = await readExport(server.url, adds.apiKey, path);
-        figures.push({ dialect, operation, rows: raw.rows, tallySeconds: seconds(started), rawSeconds: raw.seconds, peakRssMb: peakRssMb(server.child.pid!), otherP50: '', otherP99: '', verified: lines === raw.rows });
+        const tallySeconds = seconds(started);
+        log(`  ${tallySeconds.toFixed(2)} s (raw ${raw.seconds.toFixed(2)} s), ${lines} rows, peak RSS ${peakRssMb(server.child.pid!)} MB`);
+        figures.push({ dialect, operation, rows: raw.rows, tallySeconds, rawSeconds: raw.seconds, peakRssMb: peakRssMb(server.child.pid!), otherP50: '', otherP99: '', verified: lines === raw.rows });
       }
     } finally {
       await server.stop();
     }
+    log(`${dialect}: tally verify of the three imported stores`);
     for (const store of [adds, sets, pends]) {
       const report = await tallyVerify(fresh.url, store.store.id);
       if (!report.ok) for (const f of figures) f.verified = false;

@@ -78,6 +78,9 @@ export const importKind: JobKindSpec<ImportPlan> = {
         return applyChunk(trx, job, plan, s.last, size, base);
       case 'finish':
         if (plan.type === 'history') await lastActivity(trx, job);
+        // PostgreSQL: the ledger's statistics are from before the import; a store that had no
+        // rows then would be planned as having none still (nested loops over a million rows).
+        if (dialectOf(trx) === 'postgres') await sql`ANALYZE transactions`.execute(trx);
         return { ...base, state: { phase: 'cleanup' } };
       case 'cleanup': {
         const gone = await sql`DELETE FROM import_rows WHERE id IN (SELECT id FROM import_rows WHERE job_id = ${job.id} LIMIT ${CLEANUP_ROWS})`.execute(trx);
