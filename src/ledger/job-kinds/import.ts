@@ -162,11 +162,13 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
   let skipped = 0;
   if (plan.type === 'add') {
     // Validated against the balances then; a balance spent since is reported, never driven negative.
+    // Only a deduction can (a balance is never negative): `r.points < 0` first lets the chunk's
+    // staged rows drive the join, where PostgreSQL hashed the store's whole customers table.
     const spent = await sql`
       INSERT INTO job_errors (job_id, store_id, customer_id, line, column_name, code, message, created_at)
       SELECT ${job.id}, ${job.store_id}, c.id, r.line, ${plan.columns.points ?? 'points'}, 'insufficient_points',
              'The balance ' || c.balance || ' is less than the ' || (-r.points) || ' points to deduct', ${Date.now()}
-      FROM import_rows r JOIN customers c ON c.id = r.customer_id WHERE ${range} AND c.balance + r.points < 0`.execute(trx);
+      FROM import_rows r JOIN customers c ON c.id = r.customer_id WHERE ${range} AND r.points < 0 AND c.balance + r.points < 0`.execute(trx);
     skipped = Number(spent.numAffectedRows ?? 0);
   }
   const appended = await appendLedgerRows(trx, {
