@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { api, call } from './api/client';
 import { BulkDialog, type Selection } from './BulkDialog';
 import { customerName } from './CustomerPage';
-import { fmtDate, fmtNumber } from './format';
+import { fmtDay, fmtNumber } from './format';
 import { navigate } from './router';
 import { useTiers } from './customer/TierPanel';
 
@@ -204,8 +204,8 @@ export function CustomersPage() {
                   <Table.Td ta="right">{fmtNumber(c.balance)}</Table.Td>
                   <Table.Td ta="right">{fmtNumber(c.lifetimePoints)}</Table.Td>
                   <Table.Td>{c.tier?.name ?? '—'}</Table.Td>
-                  <Table.Td>{fmtDate(c.lastActivityAt)}</Table.Td>
-                  <Table.Td>{fmtDate(c.createdAt)}</Table.Td>
+                  <Table.Td>{fmtDay(c.lastActivityAt)}</Table.Td>
+                  <Table.Td>{fmtDay(c.createdAt)}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>
