@@ -1,6 +1,6 @@
 import type { Trx } from '../committer.js';
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
-import type { Customer, CustomerFilter, PageRequest } from '../../domain/types.js';
+import type { Customer, CustomerFilter, CustomerSortKey, PageRequest, SortedPageRequest } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
 import { tableWalkFrom } from './table-walk.js';
@@ -131,28 +131,36 @@ function conditionsOf(f: CustomerFilter, alias: string, plan: FilterPlan): RawBu
 export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c', page?: PageRequest, plan: FilterPlan = {}): RawBuilder<boolean> {
   const conds = conditionsOf(f, alias, plan);
   if (f.search !== undefined && f.search.trim() !== '') {
-    // One index range scan per column, united: an OR of the ranges would let the planner walk the
-    // whole store in id order instead (fast for common prefixes, a full scan for rare ones).
-    // For a page, each branch also holds the filter's other conditions and stops at the page's
-    // size (newest first, below the cursor): the page is the newest of the branches' pages, so a
-    // one-letter prefix reads a page per branch, not a twentieth of the store, with or without a
-    // balance or date filter beside it.
-    const s = normalizeSearch(f.search);
-    const rest = page === undefined ? [] : conditionsOf(f, 'customers', plan);
-    const bounded = (q: RawBuilder<unknown>) =>
-      page !== undefined
-        ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${sql.join([q, ...rest], sql` AND `)}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
-            ORDER BY id DESC LIMIT ${page.limit + 1}) AS b`
-        : sql`SELECT id FROM customers WHERE ${q}`;
-    const prefix = (name: RangeColumn) => {
-      // Text has no unary plus on PostgreSQL: an empty concatenation hides the index the same way.
-      const ref = plan.broad?.has(name) ? sql`(${sql.ref(name)} || '')` : sql.ref(name);
-      return bounded(sql`store_id = ${storeId} AND ${ref} >= ${s} AND ${ref} < ${s + TOP}`);
-    };
-    conds.push(sql`${sql.ref(`${alias}.id`)} IN (${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
-      UNION ${bounded(sql`store_id = ${storeId} AND external_id = ${f.search.trim()}`)})`);
+    conds.push(sql`${sql.ref(`${alias}.id`)} IN (${searchUnionSql(storeId, f, page, plan)})`);
   }
   return conds.length === 0 ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.join(conds, sql` AND `)})`;
+}
+
+/**
+ * The ids of the store's customers whose e-mail, "first last" or last name starts with the search,
+ * or whose external id is it: one index range scan per column, united — an OR of the ranges would
+ * let the planner walk the whole store in id order instead (fast for common prefixes, a full scan
+ * for rare ones). For a page, each branch also holds the filter's other conditions and stops at
+ * the page's size (newest first, below the cursor): the page is the newest of the branches' pages,
+ * so a one-letter prefix reads a page per branch, not a twentieth of the store, with or without a
+ * balance or date filter beside it.
+ */
+function searchUnionSql(storeId: number, f: CustomerFilter, page: PageRequest | undefined, plan: FilterPlan): RawBuilder<unknown> {
+  const s = normalizeSearch(f.search ?? '');
+  const search = f.search?.trim() ?? '';
+  const rest = page === undefined ? [] : conditionsOf(f, 'customers', plan);
+  const bounded = (q: RawBuilder<unknown>) =>
+    page !== undefined
+      ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${sql.join([q, ...rest], sql` AND `)}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
+          ORDER BY id DESC LIMIT ${page.limit + 1}) AS b`
+      : sql`SELECT id FROM customers WHERE ${q}`;
+  const prefix = (name: RangeColumn) => {
+    // Text has no unary plus on PostgreSQL: an empty concatenation hides the index the same way.
+    const ref = plan.broad?.has(name) ? sql`(${sql.ref(name)} || '')` : sql.ref(name);
+    return bounded(sql`store_id = ${storeId} AND ${ref} >= ${s} AND ${ref} < ${s + TOP}`);
+  };
+  return sql`${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
+    UNION ${bounded(sql`store_id = ${storeId} AND external_id = ${search}`)}`;
 }
 
 /** A cap on the matches counted: past it, a range is broad whatever the store's size. */
@@ -196,6 +204,20 @@ export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: Cus
   return { broad, ...(walkFrom === undefined ? {} : { walkFrom }) };
 }
 
+/**
+ * How to count a filter's matches (FilterPlan): an exact key, a search or a date range is counted
+ * on its index (entries only, however broad the range: no page is sorted); balance conditions
+ * alone walk the table on SQLite (tableWalkFrom); no condition counts the store's index.
+ */
+export async function planCustomerCount(db: Kysely<DB>, storeId: number, f: CustomerFilter): Promise<FilterPlan> {
+  const searched = f.search !== undefined && f.search.trim() !== '';
+  const ranged = f.lastActivityBefore !== undefined || f.lastActivityAfter !== undefined || f.tierChangedAfter !== undefined;
+  const indexed = f.externalId !== undefined || f.email !== undefined || f.tierId !== undefined || searched || ranged;
+  if (indexed || conditionsOf(f, 'customers', {}).length === 0) return {};
+  const walkFrom = await tableWalkFrom(db, 'customers', storeId);
+  return walkFrom === undefined ? {} : { walkFrom };
+}
+
 export function applyCustomerFilter<D, TB extends keyof D, O>(
   q: SelectQueryBuilder<D, TB, O>,
   storeId: number,
@@ -205,6 +227,92 @@ export function applyCustomerFilter<D, TB extends keyof D, O>(
   plan: FilterPlan = {},
 ): SelectQueryBuilder<D, TB, O> {
   return q.where(customerFilterSql(storeId, f, alias, page, plan));
+}
+
+/**
+ * The column each sort key orders by. `nullable`: the customers without a value come last, in id
+ * order, whichever the direction. `indexed`: an index (store_id, column) serves the order, so a
+ * page without a filter reads a page of it; the others are read whole and their top kept.
+ */
+export const SORT_COLUMNS: Record<CustomerSortKey, { column: string; text: boolean; nullable: boolean; indexed: boolean }> = {
+  createdAt: { column: 'id', text: false, nullable: false, indexed: true },
+  name: { column: 'name_norm', text: true, nullable: true, indexed: true },
+  email: { column: 'email', text: true, nullable: true, indexed: true },
+  lastActivityAt: { column: 'last_activity_at', text: false, nullable: true, indexed: true },
+  // No index on balances: every write would move it (see the customers table's migration).
+  balance: { column: 'balance', text: false, nullable: false, indexed: false },
+  lifetimePoints: { column: 'lifetime_points', text: false, nullable: false, indexed: false },
+};
+
+/**
+ * One part of a sorted page (limit + 1 rows, each with its `sort_value`): `values`, the customers
+ * with a value after `page.after` in the sort's order; `nulls`, those without one, by id, after
+ * `page.after.id` when the previous page already ended among them.
+ */
+export function sortedCustomerListQuery(
+  db: Kysely<DB>,
+  storeId: number,
+  filter: CustomerFilter,
+  page: SortedPageRequest,
+  part: 'values' | 'nulls',
+  plan: FilterPlan = {},
+) {
+  const { column, text, nullable } = SORT_COLUMNS[page.sort.by];
+  const desc = page.sort.order === 'desc';
+  const ref = sql.ref(`c.${column}`);
+  // SQLite, beside a filter: the order written so that no index serves it, else its planner walks
+  // the sort column's index whole to find a rare filter's few matches (2 s for a tier none holds
+  // at 1,000,000 customers); the filter's own index then reads the matches and a top-k sort keeps
+  // the page. PostgreSQL's planner weighs the two by its statistics.
+  const filtered = Object.values(filter).some((v) => v !== undefined && v !== '');
+  const hide = filtered && dialectOf(db) === 'sqlite' && column !== 'id';
+  const col = hide ? (text ? sql`(${ref} || '')` : sql`+${ref}`) : ref;
+  const [atLeast, beyond] = desc ? [sql.raw('<='), sql.raw('<')] : [sql.raw('>='), sql.raw('>')];
+  const { after } = page;
+  const direction = desc ? 'desc' : 'asc';
+  // The page's ids and sort values first, then their rows and tiers: joined before the sort, every
+  // match of an order no index serves would be read whole and joined to its tier.
+  let ids = db
+    .selectFrom('customers as c')
+    .where(storeCondition(storeId, plan.walkFrom))
+    .where(customerFilterSql(storeId, filter, 'c', undefined, plan))
+    .select(['c.id', sql<string | number | null>`${ref}`.as('sort_value')]);
+  if (part === 'values') {
+    if (nullable) ids = ids.where(sql<boolean>`${col} IS NOT NULL`);
+    // The first term is a range an index on the column can serve; the second breaks ties by id.
+    if (after !== undefined && after.value !== null) {
+      ids = ids.where(sql<boolean>`${col} ${atLeast} ${after.value} AND (${col} ${beyond} ${after.value} OR c.id ${beyond} ${after.id})`);
+    }
+    ids = ids.orderBy(col, direction);
+  } else {
+    ids = ids.where(sql<boolean>`${col} IS NULL`);
+    if (after !== undefined && after.value === null) ids = ids.where(sql<boolean>`c.id ${beyond} ${after.id}`);
+  }
+  ids = ids.orderBy('c.id', direction).limit(page.limit + 1);
+  let q = db
+    .selectFrom(ids.as('p'))
+    .innerJoin('customers as c', 'c.id', 'p.id')
+    .leftJoin('tiers as t', 't.id', 'c.tier_id')
+    .select(CUSTOMER_COLUMNS)
+    .select(['t.name as tier_name', 'p.sort_value']);
+  if (part === 'values') q = q.orderBy('p.sort_value', direction);
+  return q.orderBy('p.id', direction);
+}
+
+/**
+ * How many customers a filter holds, read as `plan` says (planCustomerCount). A search alone
+ * counts its union of index ranges, which holds each match once: no customer row is read.
+ */
+export function countCustomersQuery(db: Kysely<DB>, storeId: number, filter: CustomerFilter, plan: FilterPlan = {}) {
+  const searchOnly = filter.search !== undefined && filter.search.trim() !== '' && conditionsOf(filter, 'customers', plan).length === 0;
+  if (searchOnly) {
+    return db.selectFrom(sql`(${searchUnionSql(storeId, filter, undefined, plan)})`.as('u')).select(sql<number>`count(*)`.as('n'));
+  }
+  return db
+    .selectFrom('customers as c')
+    .where(storeCondition(storeId, plan.walkFrom))
+    .where(customerFilterSql(storeId, filter, 'c', undefined, plan))
+    .select(sql<number>`count(*)`.as('n'));
 }
 
 export function searchColumns(firstName: string | null, lastName: string | null) {
