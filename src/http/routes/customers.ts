@@ -31,9 +31,10 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   const routes = app.withTypeProvider<SchemaTypes>();
   // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
   // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
-  // previews) run on the reader threads, so a costly one never holds up another store.
+  // previews) take the store's turns on the scan handle (db/scans.ts), so a costly one never holds
+  // up another store.
   const byKey = ctx.database.db;
-  const scans = ctx.database.read;
+  const scans = (storeId: number) => ctx.database.scans.of(storeId);
 
   routes.post('/v1/customers', {
     schema: {
@@ -56,7 +57,8 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
     },
     handler: async (req) => {
       const { limit, cursor, ...filter } = req.query;
-      return listCustomers(scans, principal(req).storeId, filter, pageRequest(limit, cursor));
+      const { storeId } = principal(req);
+      return listCustomers(scans(storeId), storeId, filter, pageRequest(limit, cursor));
     },
   });
 
