@@ -19,7 +19,7 @@ import type { DB } from './schema.js';
 export interface ScanLimits {
   /** Scans of one store running at once (SCANS_PER_STORE). */
   perStore: number;
-  /** Scans of one store waiting for a turn; one more is refused (SCAN_QUEUE_PER_STORE). */
+  /** Scans of one store waiting for a turn at which a new request's scans are refused (SCAN_QUEUE_PER_STORE). */
   queuePerStore: number;
   /** The longest a scan waits for its turn before it is refused. */
   waitMs: number;
@@ -40,12 +40,13 @@ export interface ScanLoad {
  */
 export interface Scans {
   /**
-   * A read handle for one store's scans: each query waits for one of the store's turns (FIFO),
-   * so a store never has more than `perStore` scans in the database, and another store's scans
-   * never wait behind them. No transactions.
+   * A read handle for one store's scans, asked for when a request starts: each query waits for
+   * one of the store's turns (FIFO), so a store never has more than `perStore` scans in the
+   * database, and another store's scans never wait behind them. No transactions.
    *
-   * It can throw (from any query): TooManyScansError when the store's queue is full or the
-   * turn did not come within `waitMs`.
+   * It can throw: TooManyScansError, at once when `queuePerStore` of the store's scans already
+   * wait (so a refusal comes before an answer has begun, never in the middle of an export), and
+   * from a query whose turn did not come within `waitMs`.
    */
   of(storeId: number): Kysely<DB>;
   load(storeId: number): ScanLoad;
@@ -60,7 +61,10 @@ export interface Scans {
 export function createScans(dialect: Dialect, driver: SharedDriver, limits: ScanLimits, ownsDriver: boolean): Scans {
   const turns = new StoreTurns(limits);
   return {
-    of: (storeId) => handleOver(dialect, turnTakingDriver(driver, () => turns.take(storeId))),
+    of: (storeId) => {
+      if (turns.load(storeId).waiting >= limits.queuePerStore) throw new TooManyScansError(1);
+      return handleOver(dialect, turnTakingDriver(driver, () => turns.take(storeId)));
+    },
     load: (storeId) => turns.load(storeId),
     close: async () => {
       if (ownsDriver) await driver.destroy();
@@ -82,7 +86,6 @@ class StoreTurns {
   /** Waits for one of the store's turns; resolves with the function that ends it (call it once). */
   take(storeId: number): Promise<() => void> {
     const queue = this.#queueOf(storeId);
-    if (queue.size >= this.limits.queuePerStore) return Promise.reject(new TooManyScansError(1));
     // The timer only ever aborts a waiting turn: p-queue also races a running task with its
     // signal and would free the turn while the query still runs.
     const waiting = new AbortController();
