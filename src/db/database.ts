@@ -70,7 +70,14 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {})
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = pgPool(url, opts, { max: opts.poolSize ?? 20 });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    const scanPool = pgPool(url, opts, { max: opts.scanPoolSize ?? DEFAULT_SCAN_POOL_SIZE, application_name: 'tally scans' });
+    // A scan runs in its session's process alone: with PostgreSQL's parallel workers one count over
+    // a million customers took three processes, every core of this 2-core target, and the
+    // per-store turns (scans.ts) would bound nothing.
+    const scanPool = pgPool(url, opts, {
+      max: opts.scanPoolSize ?? DEFAULT_SCAN_POOL_SIZE,
+      application_name: 'tally scans',
+      options: '-c max_parallel_workers_per_gather=0',
+    });
     const scanDialect = new PostgresDialect({ pool: scanPool });
     const scans = createScans(scanDialect, shareDriver(scanDialect.createDriver()), scanLimits, true);
     const location = url.replace(/\/\/[^@/]*@/, '//');
