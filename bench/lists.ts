@@ -19,10 +19,10 @@ import { type Compilable, type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.js';
 import type { Dialect } from '../src/db/migrations/helpers.js';
-import { planCustomerFilter } from '../src/db/queries/customers.js';
+import { countCustomersQuery, planCustomerCount, planCustomerFilter, SORT_COLUMNS, sortedCustomerListQuery } from '../src/db/queries/customers.js';
 import { selectedCustomers } from '../src/db/queries/selection.js';
 import type { DB } from '../src/db/schema.js';
-import type { CustomerFilter } from '../src/domain/types.js';
+import type { CustomerFilter, CustomerSort } from '../src/domain/types.js';
 import { customerListQuery } from '../src/ledger/customers.js';
 import { jobListQuery } from '../src/ledger/jobs.js';
 import { encodeCursor } from '../src/ledger/paging.js';
@@ -163,10 +163,23 @@ async function one(dialect: Dialect, customers: number, reps: number, log: (s: s
         raw: async (db) =>
           selectedCustomers(db, storeId, filter ? { filter } : { all: true }, maxId, await planCustomerFilter(db, storeId, filter ?? {}, true)).select((eb) => eb.fn.countAll().as('n')),
       });
+      const sorted = (label: string, sort: CustomerSort, filter: CustomerFilter = {}): Case => ({
+        label,
+        method: 'GET',
+        path: listPath('/v1/customers', { ...filter, sort: sort.by, order: sort.order, limit }),
+        raw: async (db) =>
+          sortedCustomerListQuery(db, storeId, filter, { limit, sort }, 'values', await planCustomerFilter(db, storeId, filter, !SORT_COLUMNS[sort.by].indexed)),
+      });
+      const counted = (label: string, filter: CustomerFilter): Case => ({
+        label,
+        method: 'GET',
+        path: listPath('/v1/customers/count', { ...filter }),
+        raw: async (db) => countCustomersQuery(db, storeId, filter, await planCustomerCount(db, storeId, filter)),
+      });
       const day = (ms: number) => new Date(Math.floor(ms / DAY) * DAY).toISOString();
       const cases: Case[] = [
         { label: 'GET /healthz (the HTTP round trip alone)', method: 'GET', path: '/healthz' },
-        customerCase('customers: first page (the default and only sort, newest first)', {}),
+        customerCase('customers: first page (the default sort, newest first)', {}),
         customerCase('customers: a page halfway down (keyset cursor)', {}, deep),
         customerCase('customers: search one letter "o"', { search: 'o' }),
         customerCase('customers: search a first name "sophia"', { search: 'sophia' }),
@@ -186,6 +199,22 @@ async function one(dialect: Dialect, customers: number, reps: number, log: (s: s
         customerCase('customers: last activity within one month a year ago', { lastActivityAfter: day(now - 395 * DAY), lastActivityBefore: day(now - 365 * DAY) }),
         customerCase('customers: tier changed since before the tier job (most tiered)', { tierChangedAfter: beforeTiers }),
         customerCase('customers: tier changed since after it (no one)', { tierChangedAfter: afterTiers }),
+        sorted('sorted: balance, highest first', { by: 'balance', order: 'desc' }),
+        sorted('sorted: lifetime points, lowest first', { by: 'lifetimePoints', order: 'asc' }),
+        sorted('sorted: name A–Z', { by: 'name', order: 'asc' }),
+        sorted('sorted: e-mail Z–A', { by: 'email', order: 'desc' }),
+        sorted('sorted: last activity, latest first', { by: 'lastActivityAt', order: 'desc' }),
+        sorted('sorted: oldest first', { by: 'createdAt', order: 'asc' }),
+        sorted('sorted: balance beside search "o"', { by: 'balance', order: 'desc' }, { search: 'o' }),
+        sorted('sorted: name beside balance ≥ 4,000', { by: 'name', order: 'asc' }, { minBalance: 4000 }),
+        sorted('sorted: name beside tier Platinum', { by: 'name', order: 'asc' }, { tierId: tierId('Platinum') }),
+        sorted('sorted: e-mail beside search "sophia"', { by: 'email', order: 'asc' }, { search: 'sophia' }),
+        counted('count: all customers (GET /v1/customers/count)', {}),
+        counted('count: balance ≥ 4,000', { minBalance: 4000 }),
+        counted('count: search "o"', { search: 'o' }),
+        counted('count: search "sophia"', { search: 'sophia' }),
+        counted('count: inactive for a year', { lastActivityBefore: day(now - 365 * DAY) }),
+        counted('count: tier Silver', { tierId: tierId('Silver') }),
         count('count: dry run of all customers (the N the bulk dialog shows)', undefined),
         count('count: dry run of a filter (balance ≥ 4,000)', { minBalance: 4000 }),
         count('count: dry run of a search ("sophia")', { search: 'sophia' }),
@@ -213,7 +242,7 @@ async function one(dialect: Dialect, customers: number, reps: number, log: (s: s
         log(`lists ${dialect}: ${c.label}`);
         const http = await timeIt(reps, async () => {
           const body = await api(c.method, c.path, c.body);
-          return Array.isArray(body.data) ? body.data.length : body.preview ? Number(body.preview.customers) : 1;
+          return Array.isArray(body.data) ? body.data.length : body.preview ? Number(body.preview.customers) : typeof body.count === 'number' ? body.count : 1;
         });
         let lower: Timing | null = null;
         if (c.raw) {

@@ -36,7 +36,10 @@ try {
   await shot('setup');
   await page.getByRole('button', { name: 'Create store' }).click();
   await page.getByRole('table', { name: 'Customers' }).waitFor();
+  await page.getByRole('button', { name: 'Sort by balance, descending' }).click();
+  await page.getByTestId('customer-count').getByText('customers in the store').waitFor();
   await shot('customers');
+  await page.getByRole('button', { name: 'Sort by joined, descending' }).click();
   await page.getByRole('table', { name: 'Customers' }).getByRole('link').first().click();
   await page.getByRole('button', { name: 'Adjust points' }).click();
   const dialog = page.getByRole('dialog', { name: 'Adjust points' });

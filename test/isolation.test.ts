@@ -89,6 +89,14 @@ for (const dialect of DIALECTS) {
       expect(await ids(b, `?search=${encodeURIComponent(email)}`)).toEqual([]);
       expect(await ids(b, '?minBalance=100&maxBalance=101')).toEqual([]);
       expect(await ids(a, '?search=isolde')).toEqual([customerId]);
+      // Sorted lists and counts are scoped the same way.
+      expect(await ids(b, '?sort=balance&order=desc')).toEqual([ownOfB]);
+      expect(await ids(b, '?sort=name&order=asc&search=isolde')).toEqual([ownOfB]);
+      const count = async (store: TestStore, query: string) => (await store.api('GET', `/v1/customers/count${query}`)).body.count;
+      expect(await count(b, '')).toBe(1);
+      expect(await count(b, '?search=isolde')).toBe(1);
+      expect(await count(b, '?minBalance=100&maxBalance=101')).toBe(0);
+      expect(await count(a, '?minBalance=100&maxBalance=101')).toBe(1);
     });
 
     it("never lists or exports another store's transactions or jobs", async () => {
@@ -168,6 +176,19 @@ for (const dialect of DIALECTS) {
       for (const key of [a.apiKey, b.apiKey]) {
         expect(JSON.stringify(rows)).not.toContain(key);
         expect(rows.some((r) => r.key_hash.length === 64 && key.startsWith(r.key_prefix))).toBe(true);
+      }
+    });
+
+    it('answers a sorted list with a cursor of another order with a typed 422', async () => {
+      const first = await b.api('GET', '/v1/customers?sort=balance&limit=1');
+      await aCustomer(b, { balance: 5, email: `b2-${dialect}@example.com` });
+      const next = (await b.api('GET', '/v1/customers?sort=balance&limit=1')).body.nextCursor;
+      expect(first.body.nextCursor).toBeNull();
+      expect((await b.api('GET', `/v1/customers?sort=balance&limit=1&cursor=${next}`)).status).toBe(200);
+      for (const query of [`sort=name&cursor=${next}`, `sort=balance&order=asc&cursor=${next}`, `cursor=${next}`, 'sort=bogus']) {
+        const res = await b.api('GET', `/v1/customers?${query}`);
+        expect(res.status, query).toBe(422);
+        expect(res.body.error, query).toMatchObject({ code: 'validation_error' });
       }
     });
   });

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommitter } from '../src/db/committer.js';
 import type { Database } from '../src/db/database.js';
 import { type FilterPlan, type RangeColumn, planCustomerFilter } from '../src/db/queries/customers.js';
-import type { CustomerFilter } from '../src/domain/types.js';
+import { CUSTOMER_SORT_KEYS, type CustomerFilter, type CustomerSort, type SortedPageRequest } from '../src/domain/types.js';
 import { normalizeSearch } from '../src/domain/validation.js';
 import { tableWalkFrom } from '../src/db/queries/table-walk.js';
-import { customerListQuery, listCustomers } from '../src/ledger/customers.js';
+import { countCustomers, customerListQuery, listCustomers, listCustomersSorted } from '../src/ledger/customers.js';
 import { listTransactions, transactionListQuery } from '../src/ledger/transactions.js';
+import { decodeSortedCursor } from '../src/ledger/paging.js';
 import { seedCustomers } from '../src/ledger/seed.js';
 import { createStore } from '../src/ledger/stores.js';
 import { DIALECTS, freshDatabase } from './support/databases.js';
@@ -23,6 +24,7 @@ interface Row {
   name_norm: string | null;
   last_name_norm: string | null;
   balance: number;
+  lifetime_points: number;
   tier_changed_at: number | null;
   last_activity_at: number | null;
 }
@@ -64,11 +66,18 @@ for (const dialect of DIALECTS) {
       await seedCustomers(database.db, committer, other.store.id, 500);
       // Tier changes over the last 60 days for a third of the customers (no ledger row involved).
       await sql`UPDATE customers SET tier_changed_at = ${now} - (id % 60) * ${DAY} WHERE store_id = ${storeId} AND id % 3 = 0`.execute(database.db);
-      rows = (await sql<Row>`SELECT id, external_id, email, name_norm, last_name_norm, balance, tier_changed_at, last_activity_at
+      // Members with no name, no e-mail and no activity (they sort last), and lifetime points that
+      // differ from balances and tie often.
+      for (let i = 0; i < 40; i++) {
+        await sql`INSERT INTO customers (store_id, external_id, created_at) VALUES (${storeId}, ${`bare-${i}`}, ${now})`.execute(database.db);
+      }
+      await sql`INSERT INTO customers (store_id, email, created_at) VALUES (${storeId}, 'only.email@example.com', ${now})`.execute(database.db);
+      rows = (await sql<Row>`SELECT id, external_id, email, name_norm, last_name_norm, balance, lifetime_points, tier_changed_at, last_activity_at
         FROM customers WHERE store_id = ${storeId}`.execute(database.db)).rows.map((r) => ({
         ...r,
         id: Number(r.id),
         balance: Number(r.balance),
+        lifetime_points: Number(r.lifetime_points),
         tier_changed_at: r.tier_changed_at === null ? null : Number(r.tier_changed_at),
         last_activity_at: r.last_activity_at === null ? null : Number(r.last_activity_at),
       }));
@@ -116,6 +125,74 @@ for (const dialect of DIALECTS) {
         for (const plan of plans) expect(await walk(f, plan), `${label}, plan ${JSON.stringify(plan)}`).toEqual(expected);
       }
       expect(nonEmpty).toBeGreaterThanOrEqual(filters().length - 1);
+    });
+
+    /** Every id of a sorted list, walked page by page with its cursors. */
+    async function walkSorted(f: CustomerFilter, sort: CustomerSort, limit: number): Promise<number[]> {
+      const ids: number[] = [];
+      let page: SortedPageRequest = { limit, sort };
+      for (let pages = 0; pages < 1000; pages++) {
+        const got = await listCustomersSorted(database.db, storeId, f, page);
+        ids.push(...got.data.map((c) => c.id));
+        if (got.nextCursor === null) return ids;
+        const after = decodeSortedCursor(got.nextCursor, sort);
+        expect(after).toBeDefined();
+        page = { limit, sort, after };
+      }
+      throw new Error('more pages than customers');
+    }
+
+    it('sorts by every key both ways, the customers without a value last, ties by id, across pages and beside filters', async () => {
+      // Text is compared as the database's collation orders it; the paging, ties and nulls are the test's own.
+      const rank = new Map<string, number>();
+      for (const column of ['name_norm', 'email'] as const) {
+        const values = await sql<{ v: string }>`SELECT DISTINCT ${sql.ref(column)} AS v FROM customers WHERE store_id = ${storeId} AND ${sql.ref(column)} IS NOT NULL ORDER BY v`.execute(database.db);
+        values.rows.forEach((r, i) => rank.set(`${column}:${r.v}`, i));
+      }
+      const valueOf: Record<(typeof CUSTOMER_SORT_KEYS)[number], (r: Row) => number | null> = {
+        createdAt: (r) => r.id,
+        name: (r) => (r.name_norm === null ? null : rank.get(`name_norm:${r.name_norm}`)!),
+        email: (r) => (r.email === null ? null : rank.get(`email:${r.email}`)!),
+        balance: (r) => r.balance,
+        lifetimePoints: (r) => r.lifetime_points,
+        lastActivityAt: (r) => r.last_activity_at,
+      };
+      const cases: [string, CustomerFilter][] = [
+        ['everyone', {}],
+        ['a balance range', { minBalance: 1000, maxBalance: 4000 }],
+        // Holds the 41 members without a name: pages of 37 end among them.
+        ['no points', { maxBalance: 0 }],
+        ['a one-letter search', { search: 'o' }],
+        ['a search beside a date', { search: 'Sophia', lastActivityBefore: iso(now - 200 * DAY) }],
+        ['a tier no one holds', { tierId: 999_999 }],
+      ];
+      for (const by of CUSTOMER_SORT_KEYS) {
+        for (const order of ['asc', 'desc'] as const) {
+          for (const [label, f] of cases) {
+            const sign = order === 'asc' ? 1 : -1;
+            const expected = rows
+              .filter((r) => matches(r, f) && f.tierId === undefined)
+              .sort((a, b) => {
+                const [va, vb] = [valueOf[by](a), valueOf[by](b)];
+                if (va === null || vb === null) return va === vb ? sign * (a.id - b.id) : va === null ? 1 : -1;
+                return sign * (va - vb || a.id - b.id);
+              })
+              .map((r) => r.id);
+            const limit = label === 'everyone' ? 500 : 37;
+            expect(await walkSorted(f, { by, order }, limit), `${by} ${order}, ${label}`).toEqual(expected);
+          }
+        }
+      }
+    });
+
+    it('refuses a sorted cursor for another order, and counts what a filter matches', async () => {
+      const first = await listCustomersSorted(database.db, storeId, {}, { limit: 10, sort: { by: 'balance', order: 'desc' } });
+      expect(decodeSortedCursor(first.nextCursor!, { by: 'balance', order: 'asc' })).toBeUndefined();
+      expect(decodeSortedCursor(first.nextCursor!, { by: 'name', order: 'desc' })).toBeUndefined();
+      expect(decodeSortedCursor('bm90IG91cnM', { by: 'name', order: 'desc' })).toBeUndefined();
+      for (const [label, f] of [['everyone', {}] as [string, CustomerFilter], ...filters(), ['a balance range', { minBalance: 1000 }] as [string, CustomerFilter]]) {
+        expect(await countCustomers(database.db, storeId, f), label).toBe(rows.filter((r) => matches(r, f)).length);
+      }
     });
 
     it('reads a page of the log by type the same whether it walks the table or the store index', async () => {

@@ -89,6 +89,9 @@ export function sqliteReaderDialect(file: string, threads: number): Dialect {
           (t) =>
             new Promise<void>((resolve) => {
               t.worker.once('exit', () => resolve());
+              // An idle thread is unref'd: without this, a process with nothing else to do would
+              // end before the thread closes, leaving this promise unsettled (exit code 13).
+              t.worker.ref();
               t.worker.postMessage('close');
             }),
         ),

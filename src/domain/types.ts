@@ -159,6 +159,26 @@ export interface PageRequest {
   beforeId?: number;
 }
 
+/** What a customer list can be sorted by: `createdAt` is the default, newest first. */
+export const CUSTOMER_SORT_KEYS = ['createdAt', 'name', 'email', 'balance', 'lifetimePoints', 'lastActivityAt'] as const;
+export type CustomerSortKey = (typeof CUSTOMER_SORT_KEYS)[number];
+
+export interface CustomerSort {
+  by: CustomerSortKey;
+  order: 'asc' | 'desc';
+}
+
+/**
+ * A page of a customer list in another order than newest first: `after` is the last row of the
+ * previous page, its sort value (null for the customers without one, who come last in either
+ * order) and its id.
+ */
+export interface SortedPageRequest {
+  limit: number;
+  sort: CustomerSort;
+  after?: { value: string | number | null; id: number };
+}
+
 export interface BalanceAt {
   customerId: number;
   at: string;

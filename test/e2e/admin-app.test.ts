@@ -432,6 +432,46 @@ describe('admin app in the browser', () => {
     server.context.allowPrivateWebhooks = false;
   });
 
+  it('sorts the list by its columns, counts the matches and selects all of them beyond the page for a bulk change', async () => {
+    const storeId = (await page.evaluate(() => fetch('/v1/session').then((r) => r.json()))).store.id as number;
+    await server.committer.run(async (trx) => {
+      for (let i = 1; i <= 60; i++) await createCustomer(trx, storeId, { email: `crowd${i}@example.com`, firstName: 'Crowd', lastName: `Member ${String(i).padStart(2, '0')}` });
+    });
+    const everyone = (await server.app.inject({ method: 'GET', url: '/v1/customers?limit=500', cookies: await cookies() })).json().data as { firstName: string | null; lastName: string | null; balance: number }[];
+    const nameOf = (c: { firstName: string | null; lastName: string | null }) => [c.firstName, c.lastName].filter(Boolean).join(' ');
+    const richest = [...everyone].sort((a, b) => b.balance - a.balance)[0];
+    const byName = everyone.map(nameOf).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1));
+    await page.getByRole('link', { name: 'Customers' }).click();
+    const table = page.getByRole('table', { name: 'Customers' });
+    const firstRow = () => table.getByRole('row').nth(1).textContent();
+    await page.getByRole('button', { name: 'Sort by balance, descending' }).click();
+    await expect.poll(firstRow).toContain(nameOf(richest));
+    expect(await table.getByRole('columnheader', { name: /^Sort by balance/ }).getAttribute('aria-sort')).toBe('descending');
+    await page.getByRole('button', { name: 'Sort by name, ascending' }).click();
+    await expect.poll(firstRow).toContain(byName[0]);
+    await page.getByRole('button', { name: 'Sort by name, descending' }).click();
+    await expect.poll(firstRow).toContain(byName[byName.length - 1]);
+    await expectAccessible();
+
+    await page.getByLabel('Search', { exact: true }).fill('crowd');
+    await expect.poll(() => page.getByTestId('customer-count').textContent()).toBe('60 customers matching these filters');
+    await expect.poll(() => table.getByRole('row').count()).toBe(51);
+    await page.getByLabel('Select this page').check();
+    await page.getByRole('button', { name: 'Select all 60 customers matching these filters' }).click();
+    await page.getByText('All 60 customers matching these filters are selected.').waitFor();
+    await expectAccessible();
+    await page.getByRole('button', { name: 'Bulk adjust 60 customers' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Points per customer').fill('7');
+    await dialog.getByLabel('Reason (internal)').fill('Crowd welcome');
+    await dialog.getByRole('button', { name: 'Review' }).click();
+    await expect.poll(() => dialog.getByRole('list', { name: 'Dry run' }).textContent()).toContain('Customers in the selection: 60');
+    await dialog.getByRole('button', { name: 'Apply to 60 customers' }).click();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    const crowd = (await server.app.inject({ method: 'GET', url: '/v1/customers?search=crowd&limit=500', cookies: await cookies() })).json().data as { balance: number }[];
+    expect(crowd.map((c) => c.balance)).toEqual(Array(60).fill(7));
+  });
+
   it('an agent sees no bulk action nor Change tier (Give reward yes), and the API refuses both with 403 forbidden', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('E-mail').fill('agent@example.com');

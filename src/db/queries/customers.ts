@@ -1,6 +1,6 @@
 import type { Trx } from '../committer.js';
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
-import type { Customer, CustomerFilter, PageRequest } from '../../domain/types.js';
+import type { Customer, CustomerFilter, CustomerSortKey, PageRequest, SortedPageRequest } from '../../domain/types.js';
 import { normalizeSearch } from '../../domain/validation.js';
 import { dialectOf } from '../dialect-of.js';
 import { tableWalkFrom } from './table-walk.js';
@@ -196,6 +196,20 @@ export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: Cus
   return { broad, ...(walkFrom === undefined ? {} : { walkFrom }) };
 }
 
+/**
+ * How to count a filter's matches (FilterPlan): an exact key, a search or a date range is counted
+ * on its index (entries only, however broad the range: no page is sorted); balance conditions
+ * alone walk the table on SQLite (tableWalkFrom); no condition counts the store's index.
+ */
+export async function planCustomerCount(db: Kysely<DB>, storeId: number, f: CustomerFilter): Promise<FilterPlan> {
+  const searched = f.search !== undefined && f.search.trim() !== '';
+  const ranged = f.lastActivityBefore !== undefined || f.lastActivityAfter !== undefined || f.tierChangedAfter !== undefined;
+  const indexed = f.externalId !== undefined || f.email !== undefined || f.tierId !== undefined || searched || ranged;
+  if (indexed || conditionsOf(f, 'customers', {}).length === 0) return {};
+  const walkFrom = await tableWalkFrom(db, 'customers', storeId);
+  return walkFrom === undefined ? {} : { walkFrom };
+}
+
 export function applyCustomerFilter<D, TB extends keyof D, O>(
   q: SelectQueryBuilder<D, TB, O>,
   storeId: number,
@@ -205,6 +219,85 @@ export function applyCustomerFilter<D, TB extends keyof D, O>(
   plan: FilterPlan = {},
 ): SelectQueryBuilder<D, TB, O> {
   return q.where(customerFilterSql(storeId, f, alias, page, plan));
+}
+
+/**
+ * The column each sort key orders by. `nullable`: the customers without a value come last, in id
+ * order, whichever the direction. `indexed`: an index (store_id, column) serves the order, so a
+ * page without a filter reads a page of it; the others are read whole and their top kept.
+ */
+export const SORT_COLUMNS: Record<CustomerSortKey, { column: string; text: boolean; nullable: boolean; indexed: boolean }> = {
+  createdAt: { column: 'id', text: false, nullable: false, indexed: true },
+  name: { column: 'name_norm', text: true, nullable: true, indexed: true },
+  email: { column: 'email', text: true, nullable: true, indexed: true },
+  lastActivityAt: { column: 'last_activity_at', text: false, nullable: true, indexed: true },
+  // No index on balances: every write would move it (see the customers table's migration).
+  balance: { column: 'balance', text: false, nullable: false, indexed: false },
+  lifetimePoints: { column: 'lifetime_points', text: false, nullable: false, indexed: false },
+};
+
+/**
+ * One part of a sorted page (limit + 1 rows, each with its `sort_value`): `values`, the customers
+ * with a value after `page.after` in the sort's order; `nulls`, those without one, by id, after
+ * `page.after.id` when the previous page already ended among them.
+ */
+export function sortedCustomerListQuery(
+  db: Kysely<DB>,
+  storeId: number,
+  filter: CustomerFilter,
+  page: SortedPageRequest,
+  part: 'values' | 'nulls',
+  plan: FilterPlan = {},
+) {
+  const { column, text, nullable } = SORT_COLUMNS[page.sort.by];
+  const desc = page.sort.order === 'desc';
+  const ref = sql.ref(`c.${column}`);
+  // SQLite, beside a filter: the order written so that no index serves it, else its planner walks
+  // the sort column's index whole to find a rare filter's few matches (2 s for a tier none holds
+  // at 1,000,000 customers); the filter's own index then reads the matches and a top-k sort keeps
+  // the page. PostgreSQL's planner weighs the two by its statistics.
+  const filtered = Object.values(filter).some((v) => v !== undefined && v !== '');
+  const hide = filtered && dialectOf(db) === 'sqlite' && column !== 'id';
+  const col = hide ? (text ? sql`(${ref} || '')` : sql`+${ref}`) : ref;
+  const [atLeast, beyond] = desc ? [sql.raw('<='), sql.raw('<')] : [sql.raw('>='), sql.raw('>')];
+  const { after } = page;
+  const direction = desc ? 'desc' : 'asc';
+  // The page's ids and sort values first, then their rows and tiers: joined before the sort, every
+  // match of an order no index serves would be read whole and joined to its tier.
+  let ids = db
+    .selectFrom('customers as c')
+    .where(storeCondition(storeId, plan.walkFrom))
+    .where(customerFilterSql(storeId, filter, 'c', undefined, plan))
+    .select(['c.id', sql<string | number | null>`${ref}`.as('sort_value')]);
+  if (part === 'values') {
+    if (nullable) ids = ids.where(sql<boolean>`${col} IS NOT NULL`);
+    // The first term is a range an index on the column can serve; the second breaks ties by id.
+    if (after !== undefined && after.value !== null) {
+      ids = ids.where(sql<boolean>`${col} ${atLeast} ${after.value} AND (${col} ${beyond} ${after.value} OR c.id ${beyond} ${after.id})`);
+    }
+    ids = ids.orderBy(col, direction);
+  } else {
+    ids = ids.where(sql<boolean>`${col} IS NULL`);
+    if (after !== undefined && after.value === null) ids = ids.where(sql<boolean>`c.id ${beyond} ${after.id}`);
+  }
+  ids = ids.orderBy('c.id', direction).limit(page.limit + 1);
+  let q = db
+    .selectFrom(ids.as('p'))
+    .innerJoin('customers as c', 'c.id', 'p.id')
+    .leftJoin('tiers as t', 't.id', 'c.tier_id')
+    .select(CUSTOMER_COLUMNS)
+    .select(['t.name as tier_name', 'p.sort_value']);
+  if (part === 'values') q = q.orderBy('p.sort_value', direction);
+  return q.orderBy('p.id', direction);
+}
+
+/** How many customers a filter holds, read as `plan` says (planCustomerFilter). */
+export function countCustomersQuery(db: Kysely<DB>, storeId: number, filter: CustomerFilter, plan: FilterPlan = {}) {
+  return db
+    .selectFrom('customers as c')
+    .where(storeCondition(storeId, plan.walkFrom))
+    .where(customerFilterSql(storeId, filter, 'c', undefined, plan))
+    .select(sql<number>`count(*)`.as('n'));
 }
 
 export function searchColumns(firstName: string | null, lastName: string | null) {

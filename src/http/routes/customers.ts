@@ -1,14 +1,14 @@
 import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { adjustPoints, resetPoints } from '../../ledger/adjust.js';
-import { balanceAt, createCustomer, getCustomer, listCustomers } from '../../ledger/customers.js';
+import { balanceAt, countCustomers, createCustomer, getCustomer, listCustomers, listCustomersSorted } from '../../ledger/customers.js';
 import { listTransactions } from '../../ledger/transactions.js';
 import { cancelPending, listPending } from '../../ledger/pending.js';
 import { expiringPoints } from '../../ledger/expiring.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { sendWrite } from '../idempotent.js';
-import { pageRequest } from '../paging.js';
+import { customerPageRequest, pageRequest } from '../paging.js';
 import {
   commonErrors,
   postErrors,
@@ -20,6 +20,8 @@ import {
 } from '../schemas/common.js';
 import {
   adjustmentBody,
+  customerCountQuery,
+  customerCountSchema,
   customerDetailSchema,
   customerFilterQuery,
   newCustomerBody,
@@ -51,14 +53,28 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   routes.get('/v1/customers', {
     schema: {
       tags: ['customers'],
-      summary: 'List, filter and search customers (newest first)',
+      summary: 'List, filter, search and sort customers (newest first unless sorted)',
       querystring: customerFilterQuery,
       response: { 200: pageSchema('Customer'), ...commonErrors },
     },
     handler: async (req) => {
-      const { limit, cursor, ...filter } = req.query;
+      const { limit, cursor, sort, order, ...filter } = req.query;
+      const page = customerPageRequest(limit, cursor, { by: sort, order });
+      const storeId = principal(req).storeId;
+      return 'sort' in page ? listCustomersSorted(scans(storeId), storeId, filter, page) : listCustomers(scans(storeId), storeId, filter, page);
+    },
+  });
+
+  routes.get('/v1/customers/count', {
+    schema: {
+      tags: ['customers'],
+      summary: 'Count the customers a filter matches (the same filter as the list and bulk selections)',
+      querystring: customerCountQuery,
+      response: { 200: customerCountSchema, ...commonErrors },
+    },
+    handler: async (req) => {
       const { storeId } = principal(req);
-      return listCustomers(scans(storeId), storeId, filter, pageRequest(limit, cursor));
+      return { count: await countCustomers(scans(storeId), storeId, req.query) };
     },
   });
 

@@ -1,5 +1,5 @@
 import { EMAIL_MAX, EXTERNAL_ID_MAX, MAX_POINTS, NAME_MAX } from '../../domain/validation.js';
-import { TRANSACTION_TYPES } from '../../domain/types.js';
+import { CUSTOMER_SORT_KEYS, TRANSACTION_TYPES } from '../../domain/types.js';
 import { customerSchema, pagingQuery } from './common.js';
 import { expiringSchema } from './rewards.js';
 
@@ -58,14 +58,40 @@ export const customerFilterProperties = {
   search: text(200),
 } as const;
 
+const customerLookupProperties = {
+  externalId: text(EXTERNAL_ID_MAX),
+  email: text(EMAIL_MAX),
+  ...customerFilterProperties,
+} as const;
+
 export const customerFilterQuery = {
   type: 'object',
   properties: {
-    externalId: text(EXTERNAL_ID_MAX),
-    email: text(EMAIL_MAX),
-    ...customerFilterProperties,
+    ...customerLookupProperties,
+    sort: {
+      type: 'string',
+      enum: CUSTOMER_SORT_KEYS,
+      default: 'createdAt',
+      description: 'The order of the list; customers without a value (no name, no e-mail, never active) come last',
+    },
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
     ...pagingQuery,
+    // A sorted list's cursor carries the last row's sort value (an e-mail address can be long).
+    cursor: { type: 'string', maxLength: 2000 },
   },
+  additionalProperties: false,
+} as const;
+
+export const customerCountQuery = {
+  type: 'object',
+  properties: customerLookupProperties,
+  additionalProperties: false,
+} as const;
+
+export const customerCountSchema = {
+  type: 'object',
+  properties: { count: { type: 'integer', description: 'How many customers match the filter' } },
+  required: ['count'],
   additionalProperties: false,
 } as const;
 

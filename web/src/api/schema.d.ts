@@ -1345,7 +1345,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List, filter and search customers (newest first) */
+        /** List, filter, search and sort customers (newest first unless sorted) */
         get: {
             parameters: {
                 query?: {
@@ -1358,6 +1358,9 @@ export interface paths {
                     lastActivityAfter?: string;
                     tierChangedAfter?: string;
                     search?: string;
+                    /** @description The order of the list; customers without a value (no name, no e-mail, never active) come last */
+                    sort?: "createdAt" | "name" | "email" | "balance" | "lifetimePoints" | "lastActivityAt";
+                    order?: "asc" | "desc";
                     limit?: number;
                     cursor?: string;
                 };
@@ -1549,6 +1552,109 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Count the customers a filter matches (the same filter as the list and bulk selections) */
+        get: {
+            parameters: {
+                query?: {
+                    externalId?: string;
+                    email?: string;
+                    tierId?: number;
+                    minBalance?: number;
+                    maxBalance?: number;
+                    lastActivityBefore?: string;
+                    lastActivityAfter?: string;
+                    tierChangedAfter?: string;
+                    search?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description How many customers match the filter */
+                            count: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
