@@ -73,10 +73,13 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {})
     // A scan runs in its session's process alone: with PostgreSQL's parallel workers one count over
     // a million customers took three processes, every core of this 2-core target, and the
     // per-store turns (scans.ts) would bound nothing.
+    // Scans of more stores than connections wait for one in pg's queue (first come, first served)
+    // as long as for their store's turn: a full pool is a busy database, not an unreachable one.
     const scanPool = pgPool(url, opts, {
       max: opts.scanPoolSize ?? DEFAULT_SCAN_POOL_SIZE,
       application_name: 'tally scans',
       options: '-c max_parallel_workers_per_gather=0',
+      connectionTimeoutMillis: scanLimits.waitMs,
     });
     const scanDialect = new PostgresDialect({ pool: scanPool });
     const scans = createScans(scanDialect, shareDriver(scanDialect.createDriver()), scanLimits, true);
