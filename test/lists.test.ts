@@ -190,7 +190,7 @@ for (const dialect of DIALECTS) {
       expect(decodeSortedCursor(first.nextCursor!, { by: 'balance', order: 'asc' })).toBeUndefined();
       expect(decodeSortedCursor(first.nextCursor!, { by: 'name', order: 'desc' })).toBeUndefined();
       expect(decodeSortedCursor('bm90IG91cnM', { by: 'name', order: 'desc' })).toBeUndefined();
-      for (const [label, f] of [['everyone', {}] as [string, CustomerFilter], ...filters(), ['a balance range', { minBalance: 1000 }] as [string, CustomerFilter]]) {
+      for (const [label, f] of [['everyone', {}] as [string, CustomerFilter], ...filters(), ['a balance range', { minBalance: 1000 }] as [string, CustomerFilter], ['one letter alone', { search: 'o' }] as [string, CustomerFilter], ['a name alone', { search: ' Sophia ' }] as [string, CustomerFilter]]) {
         expect(await countCustomers(database.db, storeId, f), label).toBe(rows.filter((r) => matches(r, f)).length);
       }
     });

@@ -131,28 +131,36 @@ function conditionsOf(f: CustomerFilter, alias: string, plan: FilterPlan): RawBu
 export function customerFilterSql(storeId: number, f: CustomerFilter, alias = 'c', page?: PageRequest, plan: FilterPlan = {}): RawBuilder<boolean> {
   const conds = conditionsOf(f, alias, plan);
   if (f.search !== undefined && f.search.trim() !== '') {
-    // One index range scan per column, united: an OR of the ranges would let the planner walk the
-    // whole store in id order instead (fast for common prefixes, a full scan for rare ones).
-    // For a page, each branch also holds the filter's other conditions and stops at the page's
-    // size (newest first, below the cursor): the page is the newest of the branches' pages, so a
-    // one-letter prefix reads a page per branch, not a twentieth of the store, with or without a
-    // balance or date filter beside it.
-    const s = normalizeSearch(f.search);
-    const rest = page === undefined ? [] : conditionsOf(f, 'customers', plan);
-    const bounded = (q: RawBuilder<unknown>) =>
-      page !== undefined
-        ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${sql.join([q, ...rest], sql` AND `)}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
-            ORDER BY id DESC LIMIT ${page.limit + 1}) AS b`
-        : sql`SELECT id FROM customers WHERE ${q}`;
-    const prefix = (name: RangeColumn) => {
-      // Text has no unary plus on PostgreSQL: an empty concatenation hides the index the same way.
-      const ref = plan.broad?.has(name) ? sql`(${sql.ref(name)} || '')` : sql.ref(name);
-      return bounded(sql`store_id = ${storeId} AND ${ref} >= ${s} AND ${ref} < ${s + TOP}`);
-    };
-    conds.push(sql`${sql.ref(`${alias}.id`)} IN (${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
-      UNION ${bounded(sql`store_id = ${storeId} AND external_id = ${f.search.trim()}`)})`);
+    conds.push(sql`${sql.ref(`${alias}.id`)} IN (${searchUnionSql(storeId, f, page, plan)})`);
   }
   return conds.length === 0 ? sql<boolean>`1 = 1` : sql<boolean>`(${sql.join(conds, sql` AND `)})`;
+}
+
+/**
+ * The ids of the store's customers whose e-mail, "first last" or last name starts with the search,
+ * or whose external id is it: one index range scan per column, united — an OR of the ranges would
+ * let the planner walk the whole store in id order instead (fast for common prefixes, a full scan
+ * for rare ones). For a page, each branch also holds the filter's other conditions and stops at
+ * the page's size (newest first, below the cursor): the page is the newest of the branches' pages,
+ * so a one-letter prefix reads a page per branch, not a twentieth of the store, with or without a
+ * balance or date filter beside it.
+ */
+function searchUnionSql(storeId: number, f: CustomerFilter, page: PageRequest | undefined, plan: FilterPlan): RawBuilder<unknown> {
+  const s = normalizeSearch(f.search ?? '');
+  const search = f.search?.trim() ?? '';
+  const rest = page === undefined ? [] : conditionsOf(f, 'customers', plan);
+  const bounded = (q: RawBuilder<unknown>) =>
+    page !== undefined
+      ? sql`SELECT id FROM (SELECT id FROM customers WHERE ${sql.join([q, ...rest], sql` AND `)}${page.beforeId !== undefined ? sql` AND +id < ${page.beforeId}` : sql``}
+          ORDER BY id DESC LIMIT ${page.limit + 1}) AS b`
+      : sql`SELECT id FROM customers WHERE ${q}`;
+  const prefix = (name: RangeColumn) => {
+    // Text has no unary plus on PostgreSQL: an empty concatenation hides the index the same way.
+    const ref = plan.broad?.has(name) ? sql`(${sql.ref(name)} || '')` : sql.ref(name);
+    return bounded(sql`store_id = ${storeId} AND ${ref} >= ${s} AND ${ref} < ${s + TOP}`);
+  };
+  return sql`${prefix('email')} UNION ${prefix('name_norm')} UNION ${prefix('last_name_norm')}
+    UNION ${bounded(sql`store_id = ${storeId} AND external_id = ${search}`)}`;
 }
 
 /** A cap on the matches counted: past it, a range is broad whatever the store's size. */
@@ -291,8 +299,15 @@ export function sortedCustomerListQuery(
   return q.orderBy('p.id', direction);
 }
 
-/** How many customers a filter holds, read as `plan` says (planCustomerFilter). */
+/**
+ * How many customers a filter holds, read as `plan` says (planCustomerCount). A search alone
+ * counts its union of index ranges, which holds each match once: no customer row is read.
+ */
 export function countCustomersQuery(db: Kysely<DB>, storeId: number, filter: CustomerFilter, plan: FilterPlan = {}) {
+  const searchOnly = filter.search !== undefined && filter.search.trim() !== '' && conditionsOf(filter, 'customers', plan).length === 0;
+  if (searchOnly) {
+    return db.selectFrom(sql`(${searchUnionSql(storeId, filter, undefined, plan)})`.as('u')).select(sql<number>`count(*)`.as('n'));
+  }
   return db
     .selectFrom('customers as c')
     .where(storeCondition(storeId, plan.walkFrom))
