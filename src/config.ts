@@ -36,7 +36,8 @@ const SCHEMA = {
       type: 'integer',
       minimum: 1,
       maximum: 100,
-      description: "a whole number, 1–100: one store's searches, filters, previews, exports and reports in the database at once, the rest wait their turn (default 1 on PostgreSQL, 2 on SQLite)",
+      default: 1,
+      description: "a whole number, 1–100: one store's searches, filters, previews, exports and reports in the database at once (the rest wait their turn)",
     },
     SCAN_QUEUE_PER_STORE: {
       type: 'integer',
@@ -138,8 +139,7 @@ export interface Config {
   pgPoolSize: number;
   pgScanPoolSize: number;
   /** One store's scans running at once, and waiting for a turn (db/scans.ts). */
-  /** Unset: the dialect's default (db/scans.ts). */
-  scansPerStore?: number;
+  scansPerStore: number;
   scanQueuePerStore: number;
   pgStatementTimeoutMs: number;
   pgIdleInTransactionTimeoutMs: number;
@@ -214,7 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE as number,
     pgPoolSize: raw.PG_POOL_SIZE as number,
     pgScanPoolSize: raw.PG_SCAN_POOL_SIZE as number,
-    ...(raw.SCANS_PER_STORE !== undefined ? { scansPerStore: raw.SCANS_PER_STORE as number } : {}),
+    scansPerStore: raw.SCANS_PER_STORE as number,
     scanQueuePerStore: raw.SCAN_QUEUE_PER_STORE as number,
     pgStatementTimeoutMs: raw.PG_STATEMENT_TIMEOUT_MS as number,
     pgIdleInTransactionTimeoutMs: raw.PG_IDLE_TX_TIMEOUT_MS as number,

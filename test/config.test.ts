@@ -12,8 +12,7 @@ describe('configuration is validated at start', () => {
   });
 
   it("reads the limits of one store's scans and the PostgreSQL scan pool", () => {
-    expect(loadConfig({})).toMatchObject({ scanQueuePerStore: 50, pgScanPoolSize: 4 });
-    expect(loadConfig({}).scansPerStore, "the dialect's default").toBeUndefined();
+    expect(loadConfig({})).toMatchObject({ scansPerStore: 1, scanQueuePerStore: 50, pgScanPoolSize: 4 });
     expect(loadConfig({ SCANS_PER_STORE: '2', SCAN_QUEUE_PER_STORE: '0', PG_SCAN_POOL_SIZE: '8' })).toMatchObject({
       scansPerStore: 2,
       scanQueuePerStore: 0,

@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Dialect } from './migrations/helpers.js';
 import { migrations } from './migrations/index.js';
 import { PREPARED_SQL } from './prepared.js';
-import { createScans, defaultScanLimits, handleOver, plainDriver, type ScanLimits, type Scans, shareDriver } from './scans.js';
+import { createScans, DEFAULT_SCAN_LIMITS, handleOver, plainDriver, type ScanLimits, type Scans, shareDriver } from './scans.js';
 import { sqliteReaderDialect } from './sqlite-readers.js';
 import type { DB } from './schema.js';
 
@@ -66,8 +66,8 @@ export interface OpenOptions {
 }
 
 export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {}): Database {
+  const scanLimits = { ...DEFAULT_SCAN_LIMITS, ...opts.scanLimits };
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const scanLimits = { ...defaultScanLimits('postgres'), ...opts.scanLimits };
     const pool = pgPool(url, opts, { max: opts.poolSize ?? 20 });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     // A scan runs in its session's process alone: with PostgreSQL's parallel workers one count over
@@ -92,7 +92,6 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {})
   }
   if (!url.startsWith('sqlite:')) throw new Error('DATABASE_URL must start with sqlite: or postgres://');
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-  const scanLimits = { ...defaultScanLimits('sqlite'), ...opts.scanLimits };
   const sqlite = openSqlite(file);
   const writer = new SqliteDialect({ database: withStatementCache(sqlite) });
   if (file === ':memory:' || file === '') {

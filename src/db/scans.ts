@@ -25,15 +25,7 @@ export interface ScanLimits {
   waitMs: number;
 }
 
-/**
- * PostgreSQL: one scan per store, so a busy store takes one core of the two (README, contention
- * figures: two at once pushed the other stores' reads past p99 50 ms). SQLite: two, on two of the
- * three reader threads: the other stores' reads held within 50 ms beside them already, and a single
- * turn cost the busy store a third of its reads for nothing the others could measure.
- */
-export function defaultScanLimits(dialect: 'sqlite' | 'postgres'): ScanLimits {
-  return { perStore: dialect === 'postgres' ? 1 : 2, queuePerStore: 50, waitMs: 30_000 };
-}
+export const DEFAULT_SCAN_LIMITS: ScanLimits = { perStore: 1, queuePerStore: 50, waitMs: 30_000 };
 
 /** A store's scans now: running (holding a turn) and waiting for one. */
 export interface ScanLoad {

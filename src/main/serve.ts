@@ -42,7 +42,7 @@ function databaseOptions(config: Config) {
   return {
     poolSize: config.pgPoolSize,
     scanPoolSize: config.pgScanPoolSize,
-    scanLimits: { ...(config.scansPerStore !== undefined ? { perStore: config.scansPerStore } : {}), queuePerStore: config.scanQueuePerStore },
+    scanLimits: { perStore: config.scansPerStore, queuePerStore: config.scanQueuePerStore },
     statementTimeoutMs: config.pgStatementTimeoutMs,
     idleInTransactionTimeoutMs: config.pgIdleInTransactionTimeoutMs,
   };
