@@ -25,6 +25,27 @@ const SCHEMA = {
       description: 'a whole number of requests per minute per API key, ≥ 0 (0 turns the limit off)',
     },
     PG_POOL_SIZE: { type: 'integer', minimum: 1, maximum: 1000, default: 20, description: 'a whole number of connections, 1–1000' },
+    PG_SCAN_POOL_SIZE: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 4,
+      description: 'a whole number of connections, 1–1000: the PostgreSQL pool of searches, filters, previews, exports and reports',
+    },
+    SCANS_PER_STORE: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      default: 1,
+      description: "a whole number, 1–100: one store's searches, filters, previews, exports and reports in the database at once (the rest wait their turn)",
+    },
+    SCAN_QUEUE_PER_STORE: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 100_000,
+      default: 50,
+      description: "a whole number, 0–100000: one store's scans waiting for a turn; one more is refused with 429 too_many_scans",
+    },
     JOB_CHUNK_SIZE: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, description: 'customers per chunk, 1–1000000' },
     JOB_CHUNK_MS: {
       type: 'integer',
@@ -116,6 +137,10 @@ export interface Config {
   /** 0 = off. */
   rateLimitPerMinute: number;
   pgPoolSize: number;
+  pgScanPoolSize: number;
+  /** One store's scans running at once, and waiting for a turn (db/scans.ts). */
+  scansPerStore: number;
+  scanQueuePerStore: number;
   pgStatementTimeoutMs: number;
   pgIdleInTransactionTimeoutMs: number;
   jobChunkSize: number;
@@ -188,6 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: raw.LOG_LEVEL as Config['logLevel'],
     rateLimitPerMinute: raw.RATE_LIMIT_PER_MINUTE as number,
     pgPoolSize: raw.PG_POOL_SIZE as number,
+    pgScanPoolSize: raw.PG_SCAN_POOL_SIZE as number,
+    scansPerStore: raw.SCANS_PER_STORE as number,
+    scanQueuePerStore: raw.SCAN_QUEUE_PER_STORE as number,
     pgStatementTimeoutMs: raw.PG_STATEMENT_TIMEOUT_MS as number,
     pgIdleInTransactionTimeoutMs: raw.PG_IDLE_TX_TIMEOUT_MS as number,
     jobChunkSize: raw.JOB_CHUNK_SIZE as number,

@@ -11,6 +11,15 @@ describe('configuration is validated at start', () => {
     expect(set).toMatchObject({ port: 8080, rateLimitPerMinute: 0, jobRatePerStore: 2.5, logLevel: 'warn', redisUrl: 'redis://127.0.0.1:6379' });
   });
 
+  it("reads the limits of one store's scans and the PostgreSQL scan pool", () => {
+    expect(loadConfig({})).toMatchObject({ scansPerStore: 1, scanQueuePerStore: 50, pgScanPoolSize: 4 });
+    expect(loadConfig({ SCANS_PER_STORE: '2', SCAN_QUEUE_PER_STORE: '0', PG_SCAN_POOL_SIZE: '8' })).toMatchObject({
+      scansPerStore: 2,
+      scanQueuePerStore: 0,
+      pgScanPoolSize: 8,
+    });
+  });
+
   it.each([
     ['RATE_LIMIT_PER_MINUTE', 'abc', /≥ 0/],
     ['JOB_CHUNK_SIZE', '0', /1–1000000/],
@@ -29,6 +38,9 @@ describe('configuration is validated at start', () => {
     ['WEBHOOK_LEASE_MS', '1.5e3x', /1000–86400000/],
     ['DISPATCH_IDLE_MS', '0', /1–60000/],
     ['TALLY_ALLOW_PRIVATE_WEBHOOKS', 'yes', /true or false/],
+    ['SCANS_PER_STORE', '0', /1–100/],
+    ['SCAN_QUEUE_PER_STORE', '-1', /0–100000/],
+    ['PG_SCAN_POOL_SIZE', 'many', /1–1000/],
   ])('refuses %s=%s naming the variable and what it allows, never the secret', (name, value, allowed) => {
     let error: unknown;
     try {

@@ -6,8 +6,9 @@ import pg from 'pg';
 import type { Dialect } from './migrations/helpers.js';
 import { migrations } from './migrations/index.js';
 import { PREPARED_SQL } from './prepared.js';
+import { createScans, DEFAULT_SCAN_LIMITS, handleOver, plainDriver, type ScanLimits, type Scans, shareDriver } from './scans.js';
 import { WRITER_CACHE_KIB } from './sqlite-cache.js';
-import { openSqliteReaders } from './sqlite-readers.js';
+import { sqliteReaderDialect } from './sqlite-readers.js';
 import type { DB } from './schema.js';
 
 export type { Dialect };
@@ -18,8 +19,15 @@ export interface Database {
   /**
    * The handle requests read through. SQLite: a pool of reader threads with connections of their
    * own, so no read blocks the event loop (better-sqlite3 is synchronous); PostgreSQL: the pool.
+   * For lookups by key; costly reads go through `scans`.
    */
   read: Kysely<DB>;
+  /**
+   * The costly reads (lists, searches, filters, previews, exports, reports), a few per store at
+   * a time (see scans.ts). SQLite: on the reader threads; PostgreSQL: a pool of their own, so a
+   * point query never waits for a connection behind them.
+   */
+  scans: Scans;
   dialect: Dialect;
   /**
    * SQLite: shared between this process's threads. The committer raises it while a write waits
@@ -48,6 +56,10 @@ export interface OpenOptions {
   /** PostgreSQL: the longest a statement may run, and a session may sit idle in a transaction. */
   statementTimeoutMs?: number;
   idleInTransactionTimeoutMs?: number;
+  /** Scans per store at once, their queue and their wait (see scans.ts). */
+  scanLimits?: Partial<ScanLimits>;
+  /** PostgreSQL: connections of the scan pool. */
+  scanPoolSize?: number;
   /** SQLite: reader threads of this process. */
   readerThreads?: number;
   /** SQLite: the write gate shared with the process's other threads (see committer.ts). */
@@ -57,44 +69,80 @@ export interface OpenOptions {
 }
 
 export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {}): Database {
+  const scanLimits = { ...DEFAULT_SCAN_LIMITS, ...opts.scanLimits };
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: opts.poolSize ?? 20,
-      // A dead peer (a failover, a cut network) is noticed by TCP keep-alive, and a hung or
-      // stopped worker cannot hold its job's row lock (the lease) past these timeouts: the server
-      // ends its transaction and another worker takes the job over.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      connectionTimeoutMillis: 5_000,
-      statement_timeout: opts.statementTimeoutMs ?? 60_000,
-      idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 60_000,
-    });
-    pool.on('connect', (client) => {
-      namePreparedStatements(client);
-      // A connection that dies while checked out (the server restarts, a session is terminated)
-      // fails the query using it; without a listener pg would also raise an uncaught 'error'
-      // event and stop the process, every instance at once.
-      client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
-    });
-    // The same for idle connections in the pool.
-    pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
+    const pool = pgPool(url, opts, { max: opts.poolSize ?? 20 });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    // A scan runs in its session's process alone: with PostgreSQL's parallel workers one count over
+    // a million customers took three processes, every core of this 2-core target, and the
+    // per-store turns (scans.ts) would bound nothing.
+    // Scans of more stores than connections wait for one in pg's queue (first come, first served)
+    // as long as for their store's turn: a full pool is a busy database, not an unreachable one.
+    const scanPool = pgPool(url, opts, {
+      max: opts.scanPoolSize ?? DEFAULT_SCAN_POOL_SIZE,
+      application_name: 'tally scans',
+      options: '-c max_parallel_workers_per_gather=0',
+      connectionTimeoutMillis: scanLimits.waitMs,
+    });
+    const scanDialect = new PostgresDialect({ pool: scanPool });
+    const scans = createScans(scanDialect, shareDriver(scanDialect.createDriver()), scanLimits, true);
     const location = url.replace(/\/\/[^@/]*@/, '//');
-    return { db, read: db, dialect: 'postgres', location, close: () => db.destroy() };
+    const close = async () => {
+      await scans.close();
+      await db.destroy();
+    };
+    return { db, read: db, scans, dialect: 'postgres', location, close };
   }
   if (!url.startsWith('sqlite:')) throw new Error('DATABASE_URL must start with sqlite: or postgres://');
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
   const sqlite = openSqlite(file, opts.cacheKib);
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  if (file === ':memory:' || file === '') return { db, read: db, dialect: 'sqlite', location: file, close: () => db.destroy() };
-  const read = openSqliteReaders(file, opts.readerThreads ?? READER_THREADS);
+  const writer = new SqliteDialect({ database: withStatementCache(sqlite) });
+  if (file === ':memory:' || file === '') {
+    // One connection: the scans take turns on it with everything else.
+    const shared = shareDriver(writer.createDriver());
+    const db = handleOver(writer, plainDriver(shared));
+    const scans = createScans(writer, shared, scanLimits, false);
+    return { db, read: db, scans, dialect: 'sqlite', location: file, close: () => shared.destroy() };
+  }
+  const db = new Kysely<DB>({ dialect: writer });
+  const readers = sqliteReaderDialect(file, opts.readerThreads ?? READER_THREADS);
+  const readerDriver = shareDriver(readers.createDriver());
+  const read = handleOver(readers, plainDriver(readerDriver));
+  const scans = createScans(readers, readerDriver, scanLimits, false);
   const close = async () => {
-    await read.destroy();
+    await readerDriver.destroy();
     await db.destroy();
   };
   const writeGate = opts.writeGate ?? new Int32Array(new SharedArrayBuffer(4));
-  return { db, read, dialect: 'sqlite', location: file, close, writeGate };
+  return { db, read, scans, dialect: 'sqlite', location: file, close, writeGate };
+}
+
+/** Connections of the PostgreSQL scan pool: the scans of two stores per core of this 2-core target. */
+const DEFAULT_SCAN_POOL_SIZE = 4;
+
+function pgPool(url: string, opts: OpenOptions, extra: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    // A dead peer (a failover, a cut network) is noticed by TCP keep-alive, and a hung or
+    // stopped worker cannot hold its job's row lock (the lease) past these timeouts: the server
+    // ends its transaction and another worker takes the job over.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: opts.statementTimeoutMs ?? 60_000,
+    idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 60_000,
+    ...extra,
+  });
+  pool.on('connect', (client) => {
+    namePreparedStatements(client);
+    // A connection that dies while checked out (the server restarts, a session is terminated)
+    // fails the query using it; without a listener pg would also raise an uncaught 'error'
+    // event and stop the process, every instance at once.
+    client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
+  });
+  // The same for idle connections in the pool.
+  pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
+  return pool;
 }
 
 /**

@@ -4,13 +4,11 @@ import {
   type DatabaseConnection,
   type Dialect,
   type Driver,
-  Kysely,
   type QueryResult,
   SqliteAdapter,
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
-import type { DB } from './schema.js';
 import { siblingModule, spawnThread } from './threads.js';
 
 interface Thread {
@@ -19,12 +17,13 @@ interface Thread {
 }
 
 /**
- * Read-only Kysely handle over a pool of reader threads (sqlite-reader-thread.ts), each with its own
+ * Read-only dialect over a pool of reader threads (sqlite-reader-thread.ts), each with its own
  * connection to the file. A query goes to the thread with the fewest queries in flight, so a slow
  * one (a search over a million customers) occupies one thread and the others keep answering.
- * No transactions: each query reads its own consistent snapshot (WAL).
+ * No transactions: each query reads its own consistent snapshot (WAL). Its driver is meant to be
+ * created once and shared (database.ts: the read handle and the scans).
  */
-export function openSqliteReaders(file: string, threads: number): Kysely<DB> {
+export function sqliteReaderDialect(file: string, threads: number): Dialect {
   const pool: Thread[] = [];
   let next = 1;
   let closing = false;
@@ -99,13 +98,12 @@ export function openSqliteReaders(file: string, threads: number): Kysely<DB> {
       );
     },
   };
-  const dialect: Dialect = {
+  return {
     createAdapter: () => new SqliteAdapter(),
     createDriver: () => driver,
     createIntrospector: (db) => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
   };
-  return new Kysely<DB>({ dialect });
 }
 
 function failAll(thread: Thread, err: unknown): void {

@@ -126,6 +126,20 @@ export class RateLimitedError extends DomainError {
   }
 }
 
+/**
+ * One store's costly reads (searches, filters, previews, exports) are more than its queue holds,
+ * or one waited too long for its turn: the store's own load, so a 429 like the rate limit.
+ */
+export class TooManyScansError extends DomainError {
+  readonly code = 'too_many_scans';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many searches, filters, previews or exports of this store at once; retry in ${retryAfterSeconds} s`);
+  }
+  override details() {
+    return { retryAfter: this.retryAfterSeconds };
+  }
+}
+
 export class ConfirmationRequiredError extends DomainError {
   readonly code = 'confirmation_required';
 }

@@ -35,6 +35,7 @@ export const STATUS_BY_CODE = {
   confirmation_required: 422,
   webhook_url_not_allowed: 422,
   rate_limited: 429,
+  too_many_scans: 429,
   internal_error: 500,
   database_unavailable: 503,
 } as const satisfies Record<ErrorCode, number>;

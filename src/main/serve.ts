@@ -41,6 +41,8 @@ export function processLogger(config: Config): Logger {
 function databaseOptions(config: Config) {
   return {
     poolSize: config.pgPoolSize,
+    scanPoolSize: config.pgScanPoolSize,
+    scanLimits: { perStore: config.scansPerStore, queuePerStore: config.scanQueuePerStore },
     statementTimeoutMs: config.pgStatementTimeoutMs,
     idleInTransactionTimeoutMs: config.pgIdleInTransactionTimeoutMs,
   };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Database, migrate, openDatabase } from '../../src/db/database.js';
+import { type Database, migrate, type OpenOptions, openDatabase } from '../../src/db/database.js';
 import type { Dialect } from '../../src/db/migrations/helpers.js';
 
 export const DIALECTS = (process.env.DIALECTS ?? 'sqlite,postgres').split(',').filter(Boolean) as Dialect[];
@@ -52,9 +52,9 @@ export async function freshDatabaseUrl(dialect: Dialect): Promise<TestDatabase> 
 }
 
 /** A fresh, migrated database handle; `drop()` closes and removes it. */
-export async function freshDatabase(dialect: Dialect): Promise<Database & { url: string; drop(): Promise<void> }> {
+export async function freshDatabase(dialect: Dialect, opts: OpenOptions = {}): Promise<Database & { url: string; drop(): Promise<void> }> {
   const fresh = await freshDatabaseUrl(dialect);
-  const database = openDatabase(fresh.url);
+  const database = openDatabase(fresh.url, opts);
   await migrate(database);
   return {
     ...database,

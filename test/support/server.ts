@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createCommitter, type Committer } from '../../src/db/committer.js';
-import type { Database } from '../../src/db/database.js';
+import type { Database, OpenOptions } from '../../src/db/database.js';
 import type { Dialect } from '../../src/db/migrations/helpers.js';
 import { buildApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
@@ -64,9 +64,9 @@ export async function request<T = any>(
  */
 export async function startServer(
   dialect: Dialect,
-  opts: { rateLimitPerMinute?: number; workers?: RunnerOptions; importMaxBytes?: number } = {},
+  opts: { rateLimitPerMinute?: number; workers?: RunnerOptions; importMaxBytes?: number; database?: OpenOptions } = {},
 ): Promise<TestServer> {
-  const database = await freshDatabase(dialect);
+  const database = await freshDatabase(dialect, opts.database);
   const committer = createCommitter(database);
   const workers: Workers | undefined = opts.workers ? startWorkers(database, opts.workers) : undefined;
   const context: AppContext = { database, committer, workers, allowPrivateWebhooks: false };

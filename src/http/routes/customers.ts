@@ -33,9 +33,10 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
   const routes = app.withTypeProvider<SchemaTypes>();
   // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
   // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
-  // previews) run on the reader threads, so a costly one never holds up another store.
+  // previews) take the store's turns on the scan handle (db/scans.ts), so a costly one never holds
+  // up another store.
   const byKey = ctx.database.db;
-  const scans = ctx.database.read;
+  const scans = (storeId: number) => ctx.database.scans.of(storeId);
 
   routes.post('/v1/customers', {
     schema: {
@@ -60,7 +61,7 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       const { limit, cursor, sort, order, ...filter } = req.query;
       const page = customerPageRequest(limit, cursor, { by: sort, order });
       const storeId = principal(req).storeId;
-      return 'sort' in page ? listCustomersSorted(scans, storeId, filter, page) : listCustomers(scans, storeId, filter, page);
+      return 'sort' in page ? listCustomersSorted(scans(storeId), storeId, filter, page) : listCustomers(scans(storeId), storeId, filter, page);
     },
   });
 
@@ -71,7 +72,10 @@ export const customerRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (ap
       querystring: customerCountQuery,
       response: { 200: customerCountSchema, ...commonErrors },
     },
-    handler: async (req) => ({ count: await countCustomers(scans, principal(req).storeId, req.query) }),
+    handler: async (req) => {
+      const { storeId } = principal(req);
+      return { count: await countCustomers(scans(storeId), storeId, req.query) };
+    },
   });
 
   routes.get('/v1/customers/:id', {

@@ -91,7 +91,8 @@ export const importRoutes: FastifyPluginAsync<{ ctx: AppContext; maxBytes: numbe
     },
     handler: async (req, reply) => {
       const { asOf, ...filter } = req.query;
-      const rows = customerCsvRows(ctx.database.read, principal(req).storeId, filter, asOf);
+      const { storeId } = principal(req);
+      const rows = customerCsvRows(ctx.database.scans.of(storeId), storeId, filter, asOf);
       // The header is yielded after the arguments are checked: a bad asOf is still a JSON error.
       const first = await rows.next();
       async function* all() {

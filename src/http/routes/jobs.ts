@@ -18,9 +18,10 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
   const routes = app.withTypeProvider<SchemaTypes>();
   // Lookups by key (one customer, one job, one customer's page of history) run on the writer's
   // connection: microseconds, never worth a thread hop. Scans (lists, searches, filters, exports,
-  // previews) run on the reader threads, so a costly one never holds up another store.
+  // previews) take the store's turns on the scan handle (db/scans.ts), so a costly one never holds
+  // up another store.
   const byKey = ctx.database.db;
-  const scans = ctx.database.read;
+  const scans = (storeId: number) => ctx.database.scans.of(storeId);
   /** Wakes the worker once the job's transaction has committed (not inside it: it would find nothing). */
   const queued = async (sent: Promise<FastifyReply>): Promise<FastifyReply> => {
     const reply = await sent;
@@ -39,7 +40,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
     },
     handler: async (req, reply) => {
       const { storeId, actor } = principal(req);
-      if (req.body.dryRun) return sendRead(ctx, req, reply, async () => ({ preview: await previewBulk(scans, storeId, req.body) }));
+      if (req.body.dryRun) return sendRead(ctx, req, reply, async () => ({ preview: await previewBulk(scans(storeId), storeId, req.body) }));
       return queued(sendWrite(ctx, req, reply, 202, (trx) => createBulkJob(trx, storeId, req.body, actor), (job) => ({ job })));
     },
   });
@@ -57,7 +58,10 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
         ...commonErrors,
       },
     },
-    handler: (req) => listJobs(scans, principal(req).storeId, pageRequest(req.query.limit, req.query.cursor)),
+    handler: (req) => {
+      const { storeId } = principal(req);
+      return listJobs(scans(storeId), storeId, pageRequest(req.query.limit, req.query.cursor));
+    },
   });
 
   routes.get('/v1/jobs/:id', {
@@ -129,7 +133,7 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       const header = byLine ? ['line', 'column', 'code', 'message', 'customerId'] : ['customerId', 'code', 'message'];
       async function* rows() {
         yield header;
-        for await (const e of streamJobErrors(scans, storeId, job.id)) {
+        for await (const e of streamJobErrors(scans(storeId), storeId, job.id)) {
           yield byLine
             ? [e.line ?? '', escapeCsvCell(e.column ?? ''), e.code, escapeCsvCell(e.message), e.customerId ?? '']
             : [e.customerId ?? '', e.code, escapeCsvCell(e.message)];

@@ -10,8 +10,8 @@ import { pointsReportQuery, pointsReportSchema } from '../schemas/reports.js';
 
 export const reportRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const routes = app.withTypeProvider<SchemaTypes>();
-  // A report scans the range's ledger rows: it runs on the reader threads (see customers.ts).
-  const scans = ctx.database.read;
+  // A report scans the range's ledger rows: it takes the store's scan turns (see customers.ts).
+  const scans = (storeId: number) => ctx.database.scans.of(storeId);
 
   routes.get('/v1/reports/points', {
     schema: {
@@ -20,7 +20,10 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       querystring: pointsReportQuery,
       response: { 200: pointsReportSchema, ...commonErrors },
     },
-    handler: (req) => pointsReport(scans, principal(req).storeId, req.query),
+    handler: (req) => {
+      const { storeId } = principal(req);
+      return pointsReport(scans(storeId), storeId, req.query);
+    },
   });
 
   routes.get('/v1/reports/points.csv', {
@@ -31,7 +34,8 @@ export const reportRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app,
       response: { 200: textAnswer('text/csv', 'CSV with a header row'), ...commonErrors },
     },
     handler: async (req, reply) => {
-      const report = await pointsReport(scans, principal(req).storeId, req.query);
+      const { storeId } = principal(req);
+      const report = await pointsReport(scans(storeId), storeId, req.query);
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="points-report.csv"')

@@ -80,7 +80,7 @@ export const tierRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
         const { storeId } = principal(req);
         const input = req.body as SettingsInput;
         const replace = method === 'put';
-        if (req.query.dryRun) return previewSettings(ctx.database.read, storeId, input, { replace });
+        if (req.query.dryRun) return previewSettings(ctx.database.scans.of(storeId), storeId, input, { replace });
         return ctx.committer.run((trx) => changeSettings(trx, storeId, input, { replace }));
       },
     });

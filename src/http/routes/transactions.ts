@@ -13,8 +13,8 @@ import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../
 
 export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const routes = app.withTypeProvider<SchemaTypes>();
-  // The log and its exports scan: they run on the reader threads (see customers.ts).
-  const scans = ctx.database.read;
+  // The log and its exports scan: they take the store's scan turns (see customers.ts).
+  const scans = (storeId: number) => ctx.database.scans.of(storeId);
 
   routes.get('/v1/transactions', {
     schema: {
@@ -25,7 +25,8 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     },
     handler: (req) => {
       const { limit, cursor, ...filter } = req.query;
-      return listTransactions(scans, principal(req).storeId, filter, pageRequest(limit, cursor));
+      const { storeId } = principal(req);
+      return listTransactions(scans(storeId), storeId, filter, pageRequest(limit, cursor));
     },
   });
 
@@ -37,7 +38,8 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
       response: { 200: textAnswer('text/csv', 'CSV with a header row'), ...commonErrors },
     },
     handler: async (req, reply) => {
-      const rows = streamTransactions(scans, principal(req).storeId, req.query);
+      const { storeId } = principal(req);
+      const rows = streamTransactions(scans(storeId), storeId, req.query);
       // Pull the first row before answering, so a bad filter is still a JSON error, not a broken CSV.
       const first = await rows.next();
       const csv = csvStream(req, transactionCsvRows(first, rows));
