@@ -5,7 +5,9 @@
  *  - export N+ transactions and N customers (GET …/export.csv read to its end);
  * each beside its raw lower bound measured in the same run on the same data (the file parsed with
  * csv-parse and the rows written by hand-written set-based SQL in one transaction; for exports a
- * keyset walk of the same columns through csv-stringify), and the server's peak RSS.
+ * keyset walk of the same columns through csv-stringify), and the server's peak RSS;
+ * and meanwhile another store's reads: GET /v1/customers/{id} of store B (10,000 customers) under
+ * autocannon at a steady rate while each import runs, beside the same load on the idle server.
  *
  * Env: BENCH_IMPORT_ROWS (default 1,000,000; e.g. 20000 to try it quickly).
  */
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import autocannon from 'autocannon';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import { type Kysely, sql } from 'kysely';
@@ -23,7 +26,7 @@ import type { Dialect } from '../src/db/migrations/helpers.js';
 import type { DB } from '../src/db/schema.js';
 import { seedCustomers } from '../src/ledger/seed.js';
 import { createStore } from '../src/ledger/stores.js';
-import { freshDatabase, startServer, tallyVerify } from './support.js';
+import { freshDatabase, type Server, sleep, startServer, tallyVerify } from './support.js';
 import type { BenchModule, BenchTable } from './types.js';
 
 interface Figure {
@@ -33,7 +36,41 @@ interface Figure {
   tallySeconds: number;
   rawSeconds: number;
   peakRssMb: number;
+  /** Store B's GET /v1/customers/{id} while this ran (imports), ms; '' when not measured. */
+  otherP50: number | '';
+  otherP99: number | '';
   verified: boolean;
+}
+
+/** Store B's read load: steady (a rate, not as fast as it goes), so it measures latency, not throughput. */
+const OTHER_CONNECTIONS = 4;
+const OTHER_RATE_PER_SECOND = 200;
+const OTHER_CUSTOMERS = 10_000;
+const TARGET_P99_MS = 50;
+
+/** Store B's reads until `until` settles: p50/p99 in ms, and how many were served and how many failed. */
+async function otherStoreReads(server: Server, apiKey: string, ids: number[], until: Promise<unknown>) {
+  const headers = { authorization: `Bearer ${apiKey}` };
+  const pick = () => ids[Math.floor(Math.random() * ids.length)];
+  let finished: (r: autocannon.Result) => void = () => undefined;
+  const result = new Promise<autocannon.Result>((resolve) => (finished = resolve));
+  const run = autocannon(
+    {
+      url: server.url,
+      connections: OTHER_CONNECTIONS,
+      overallRate: OTHER_RATE_PER_SECOND,
+      duration: 3600,
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v1/customers/${pick()}`, headers }) }],
+    },
+    (_err, r) => finished(r),
+  );
+  try {
+    await until;
+  } finally {
+    run.stop();
+  }
+  const r = await result;
+  return { requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -171,9 +208,11 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
     await migrate(database);
     const committer = createCommitter(database);
     const make = async (name: string) => committer.run((trx) => createStore(trx, { name }));
-    const [adds, sets, rawAdds, rawSets, pends, rawPends] = [
-      await make('add'), await make('set'), await make('raw add'), await make('raw set'), await make('pending add'), await make('raw pending add'),
+    const [adds, sets, rawAdds, rawSets, pends, rawPends, other] = [
+      await make('add'), await make('set'), await make('raw add'), await make('raw set'), await make('pending add'), await make('raw pending add'), await make('other store'),
     ];
+    await seedCustomers(database.db, committer, other.store.id, OTHER_CUSTOMERS);
+    const otherIds = (await database.db.selectFrom('customers').select('id').where('store_id', '=', other.store.id).execute()).map((c) => Number(c.id));
     log(`${dialect}: seeding 4 × ${n} customers`);
     for (const store of [adds, rawAdds, pends, rawPends]) await seedCustomers(database.db, committer, store.store.id, n);
     const firstOf = async (storeId: number) => Number((await sql<{ id: number }>`SELECT min(id) AS id FROM customers WHERE store_id = ${storeId}`.execute(database.db)).rows[0].id);
@@ -192,6 +231,11 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
 
     const server = await startServer(['bin/tally.js', 'serve', '--port', '{port}'], { DATABASE_URL: fresh.url, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn' });
     try {
+      // Warm-up (reader threads start at the first read, code paths get compiled), not measured.
+      await otherStoreReads(server, other.apiKey, otherIds, sleep(1000));
+      log(`${dialect}: store B's reads, idle (5 s)`);
+      const idle = await otherStoreReads(server, other.apiKey, otherIds, sleep(5000));
+      figures.push({ dialect, operation: "store B's GET /v1/customers/{id}, idle", rows: idle.requests, tallySeconds: NaN, rawSeconds: NaN, peakRssMb: peakRssMb(server.child.pid!), otherP50: idle.p50, otherP99: idle.p99, verified: idle.errors === 0 });
       for (const [operation, store, file, query, raw] of [
         ['import add (existing members)', adds, addFile, 'type=add&reason=Bench', rawAddSeconds],
         ['import set (creating members)', sets, setFile, 'type=set&reason=Bench', rawSetSeconds],
@@ -199,10 +243,18 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
       ] as const) {
         log(`${dialect}: ${operation}, ${n} rows`);
         const started = performance.now();
-        const job = await postFile(server.url, store.apiKey, query, file);
-        const done = await waitJob(server.url, store.apiKey, job.id);
+        const imported = (async () => {
+          const job = await postFile(server.url, store.apiKey, query, file);
+          return waitJob(server.url, store.apiKey, job.id);
+        })();
+        const reads = await otherStoreReads(server, other.apiKey, otherIds, imported);
+        const done = await imported;
         const tallySeconds = seconds(started);
-        figures.push({ dialect, operation, rows: n, tallySeconds, rawSeconds: raw, peakRssMb: peakRssMb(server.child.pid!), verified: done.status === 'completed' && done.succeeded === n });
+        figures.push({
+          dialect, operation, rows: n, tallySeconds, rawSeconds: raw, peakRssMb: peakRssMb(server.child.pid!),
+          otherP50: reads.p50, otherP99: reads.p99, verified: done.status === 'completed' && done.succeeded === n && reads.errors === 0,
+        });
+        log(`  ${tallySeconds.toFixed(2)} s (raw ${raw.toFixed(2)} s), peak RSS ${peakRssMb(server.child.pid!)} MB, store B's GET p50/p99 ${reads.p50}/${reads.p99} ms, ${done.status}`);
       }
       for (const [operation, table, path] of [
         ['export transactions', 'transactions', '/v1/transactions/export.csv'],
@@ -212,11 +264,14 @@ export async function benchImports(dialect: Dialect, n: number, log: (s: string)
         const raw = await rawExport(database, table, adds.store.id);
         const started = performance.now();
         const lines = await readExport(server.url, adds.apiKey, path);
-        figures.push({ dialect, operation, rows: raw.rows, tallySeconds: seconds(started), rawSeconds: raw.seconds, peakRssMb: peakRssMb(server.child.pid!), verified: lines === raw.rows });
+        const tallySeconds = seconds(started);
+        log(`  ${tallySeconds.toFixed(2)} s (raw ${raw.seconds.toFixed(2)} s), ${lines} rows, peak RSS ${peakRssMb(server.child.pid!)} MB`);
+        figures.push({ dialect, operation, rows: raw.rows, tallySeconds, rawSeconds: raw.seconds, peakRssMb: peakRssMb(server.child.pid!), otherP50: '', otherP99: '', verified: lines === raw.rows });
       }
     } finally {
       await server.stop();
     }
+    log(`${dialect}: tally verify of the three imported stores`);
     for (const store of [adds, sets, pends]) {
       const report = await tallyVerify(fresh.url, store.store.id);
       if (!report.ok) for (const f of figures) f.verified = false;
@@ -250,18 +305,24 @@ export const importsBench: BenchModule = {
           ['ratio', 'ratio'],
           ['perMillion', 'Tally s per million'],
           ['peakRssMb', 'server peak RSS MB'],
+          ['otherP50', "store B's GET p50 ms"],
+          ['otherP99', "store B's GET p99 ms"],
           ['verified', 'verified'],
         ],
-        rows: rows.map((r) => ({
-          ...r,
-          tallySeconds: Number(r.tallySeconds.toFixed(2)),
-          rawSeconds: Number(r.rawSeconds.toFixed(2)),
-          ratio: `${(r.tallySeconds / r.rawSeconds).toFixed(2)}×`,
-          perMillion: Number(((r.tallySeconds / Math.max(r.rows, 1)) * 1e6).toFixed(2)),
-        })),
+        rows: rows.map((r) => {
+          const timed = Number.isFinite(r.tallySeconds);
+          return {
+            ...r,
+            tallySeconds: timed ? Number(r.tallySeconds.toFixed(2)) : '',
+            rawSeconds: timed ? Number(r.rawSeconds.toFixed(2)) : '',
+            ratio: timed ? `${(r.tallySeconds / r.rawSeconds).toFixed(2)}×` : '',
+            perMillion: timed ? Number(((r.tallySeconds / Math.max(r.rows, 1)) * 1e6).toFixed(2)) : '',
+          };
+        }),
         notes: [
           'Targets (issue 13), SQLite: import ≤ 8 s and export ≤ 3 s per million rows, within 3× of the raw lower bound, peak RSS ≤ 300 MB; PostgreSQL within 3×.',
           'Raw lower bound: the file parsed with csv-parse and the same rows written by hand-written set-based SQL in one transaction (exports: a keyset walk through csv-stringify).',
+          `Store B (${OTHER_CUSTOMERS} customers): GET /v1/customers/{id} at ${OTHER_RATE_PER_SECOND}/s over ${OTHER_CONNECTIONS} connections (autocannon) while each import runs, request to completed job; the idle row is the same load for 5 s before them. Target p99 ≤ ${TARGET_P99_MS} ms. "rows" of the idle row: requests served.`,
         ],
       },
     ];

@@ -7,6 +7,7 @@ import type { Dialect } from './migrations/helpers.js';
 import { migrations } from './migrations/index.js';
 import { PREPARED_SQL } from './prepared.js';
 import { createScans, DEFAULT_SCAN_LIMITS, handleOver, plainDriver, type ScanLimits, type Scans, shareDriver } from './scans.js';
+import { WRITER_CACHE_KIB } from './sqlite-cache.js';
 import { sqliteReaderDialect } from './sqlite-readers.js';
 import type { DB } from './schema.js';
 
@@ -63,6 +64,8 @@ export interface OpenOptions {
   readerThreads?: number;
   /** SQLite: the write gate shared with the process's other threads (see committer.ts). */
   writeGate?: Int32Array;
+  /** SQLite: the page cache of the writing connection, in KiB (default WRITER_CACHE_KIB). */
+  cacheKib?: number;
 }
 
 export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {}): Database {
@@ -92,7 +95,7 @@ export function openDatabase(url = DEFAULT_DATABASE_URL, opts: OpenOptions = {})
   }
   if (!url.startsWith('sqlite:')) throw new Error('DATABASE_URL must start with sqlite: or postgres://');
   const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-  const sqlite = openSqlite(file);
+  const sqlite = openSqlite(file, opts.cacheKib);
   const writer = new SqliteDialect({ database: withStatementCache(sqlite) });
   if (file === ':memory:' || file === '') {
     // One connection: the scans take turns on it with everything else.
@@ -166,14 +169,14 @@ function namePreparedStatements(client: pg.PoolClient): void {
  * One better-sqlite3 connection with Tally's settings: WAL so readers never block the writer,
  * synchronous=FULL so an acknowledged write survives a power cut.
  */
-export function openSqlite(file: string): SQLite.Database {
+export function openSqlite(file: string, cacheKib = WRITER_CACHE_KIB): SQLite.Database {
   if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   enableWal(sqlite);
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('cache_size = -65536');
+  sqlite.pragma(`cache_size = -${cacheKib}`);
   sqlite.pragma('temp_store = MEMORY');
   return sqlite;
 }

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { READER_CACHE_KIB } from './sqlite-cache.js';
 
 /**
  * A read-only connection to the SQLite file, on a thread of its own: the server's reads run here,
@@ -9,7 +10,7 @@ import SQLite from 'better-sqlite3';
 const { file } = workerData as { file: string };
 const db = new SQLite(file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 10000');
-db.pragma('cache_size = -32768');
+db.pragma(`cache_size = -${READER_CACHE_KIB}`);
 
 const STATEMENTS_MAX = 500;
 const statements = new Map<string, SQLite.Statement>();

@@ -337,8 +337,18 @@ export async function appendLedgerRows(trx: Trx, set: RowSet): Promise<Appended>
   } else {
     const added = sql`(SELECT * FROM transactions WHERE id > ${mark})`;
     // MATERIALIZED: the sums are computed first and drive the update (SQLite would otherwise walk
-    // the customers table and look each one up in them).
-    await sql`WITH s AS MATERIALIZED (${perCustomer(added)}) UPDATE customers AS u SET ${totals} FROM s WHERE u.id = s.customer_id AND ${changes}`.execute(trx);
+    // the customers table and look each one up in them). The last activity is set apart, for the
+    // customers given activity rows only: SQLite rewrites the entries of every index on a column
+    // an UPDATE sets, changed or not, and the activity index's lie all over it (at 200,000 rows,
+    // 80% of this statement's time).
+    await sql`WITH s AS MATERIALIZED (${perCustomer(added)})
+      UPDATE customers AS u SET balance = u.balance + s.p, lifetime_points = u.lifetime_points + s.tp
+      FROM s WHERE u.id = s.customer_id AND (s.p <> 0 OR s.tp <> 0)`.execute(trx);
+    if (typeof set.row.type !== 'string' || activityOf(set.row)) {
+      await sql`WITH s AS MATERIALIZED (SELECT customer_id, max(created_at) AS act FROM ${added} a WHERE a.type IN (${ACTIVITY_SQL}) GROUP BY customer_id)
+        UPDATE customers AS u SET last_activity_at = s.act
+        FROM s WHERE u.id = s.customer_id AND (u.last_activity_at IS NULL OR s.act > u.last_activity_at)`.execute(trx);
+    }
   }
   const sum = await sql<{ p: number; last: number }>`SELECT coalesce(sum(points), 0) AS p, max(id) AS last FROM transactions WHERE id > ${mark}`.execute(trx);
   const written = sql`(SELECT * FROM transactions WHERE id > ${mark} AND id <= ${Number(sum.rows[0].last)})`;

@@ -100,6 +100,11 @@ const duplicateRows: Step = (trx, job) =>
 
 /** A reference the store already applied, or one an earlier line of the file holds. */
 const duplicateReferences: Step = async (trx, job) => {
+  // A file without a reference column has none to check (the step stays, a no-op: the steps'
+  // numbering is what a half-validated job's state counts by). The columns are the file's own
+  // (never empty: a file has at least an identifier and points), so an unknown map checks all.
+  const { columns } = job.plan;
+  if (Object.keys(columns).length > 0 && columns.reference === undefined) return;
   const col = sql<string>`${column(job, 'reference')}`;
   await flag(
     trx,

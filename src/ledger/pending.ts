@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { Trx } from '../db/committer.js';
+import { dialectOf } from '../db/dialect-of.js';
 import { type CustomerRecord, lockCustomer, toCustomer } from '../db/queries/customers.js';
 import type { DB, PendingCreditsTable } from '../db/schema.js';
 import { iso } from '../db/time.js';
@@ -106,13 +107,25 @@ const CREDIT_COLUMNS = [
  *
  * Needs: the chunk's transaction, with the customers locked (appendLedgerRows locks them).
  */
-export async function createPendingCredits(trx: Trx, storeId: number, credits: RawBuilder<unknown>): Promise<void> {
+export async function createPendingCredits(trx: Trx, credits: RawBuilder<unknown>): Promise<void> {
   const columns = sql.raw(CREDIT_COLUMNS.join(', '));
-  await sql`INSERT INTO pending_credits (${columns}, status, settled_transaction_id)
-    SELECT ${sql.raw(CREDIT_COLUMNS.map((c) => `x.${c}`).join(', '))}, 'pending', NULL FROM ${credits} x`.execute(trx);
-  await sql`UPDATE customers AS u SET pending_points = u.pending_points + s.p
-    FROM (SELECT x.customer_id, sum(x.points) AS p FROM ${credits} x GROUP BY x.customer_id) s
-    WHERE u.store_id = ${storeId} AND u.id = s.customer_id`.execute(trx);
+  const insert = sql`INSERT INTO pending_credits (${columns}, status, settled_transaction_id)
+    SELECT ${sql.raw(CREDIT_COLUMNS.map((c) => `x.${c}`).join(', '))}, 'pending', NULL FROM ${credits} x`;
+  // The pending points come from the credits just written, summed first (MATERIALIZED) and
+  // driving the update by customer id (they are all of this store: `credits` is). Evaluated again
+  // inside the update, `credits` was read once per customer of the store; and a condition on the
+  // store id, there or here, let SQLite walk the store's whole index instead of the chunk's rows.
+  const update = (written: RawBuilder<unknown>) => sql`
+    s AS MATERIALIZED (SELECT customer_id, sum(points) AS p FROM ${written} w GROUP BY customer_id)
+    UPDATE customers AS u SET pending_points = u.pending_points + s.p FROM s WHERE u.id = s.customer_id`;
+  if (dialectOf(trx) === 'postgres') {
+    await sql`WITH ins AS (${insert} RETURNING customer_id, points), ${update(sql`ins`)}`.execute(trx);
+    return;
+  }
+  // SQLite: this transaction is the only writer; its credits are those above the highest id before it.
+  const before = await sql<{ id: number }>`SELECT coalesce(max(id), 0) AS id FROM pending_credits`.execute(trx);
+  await insert.execute(trx);
+  await sql`WITH ${update(sql`(SELECT customer_id, points FROM pending_credits WHERE id > ${Number(before.rows[0].id)})`)}`.execute(trx);
 }
 
 /**

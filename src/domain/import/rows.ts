@@ -75,7 +75,8 @@ export function checkRecord(type: ImportType, map: ColumnMap, record: readonly s
   const fail = (field: ImportField, code: RowErrorCode, message: string) => errors.push({ line, column: column(map, field), code, message });
   const text = (field: ImportField, max: number): string | null => {
     const v = get(field);
-    if (v !== null && [...v].length > max) fail(field, 'invalid_value', `${column(map, field)} is longer than ${max} characters`);
+    // A string's length (UTF-16 units) is never below its count of characters: spread only a long one.
+    if (v !== null && v.length > max && [...v].length > max) fail(field, 'invalid_value', `${column(map, field)} is longer than ${max} characters`);
     return v;
   };
 

@@ -78,6 +78,9 @@ export const importKind: JobKindSpec<ImportPlan> = {
         return applyChunk(trx, job, plan, s.last, size, base);
       case 'finish':
         if (plan.type === 'history') await lastActivity(trx, job);
+        // PostgreSQL: the ledger's statistics are from before the import; a store that had no
+        // rows then would be planned as having none still (nested loops over a million rows).
+        if (dialectOf(trx) === 'postgres') await sql`ANALYZE transactions`.execute(trx);
         return { ...base, state: { phase: 'cleanup' } };
       case 'cleanup': {
         const gone = await sql`DELETE FROM import_rows WHERE id IN (SELECT id FROM import_rows WHERE job_id = ${job.id} LIMIT ${CLEANUP_ROWS})`.execute(trx);
@@ -159,11 +162,13 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
   let skipped = 0;
   if (plan.type === 'add') {
     // Validated against the balances then; a balance spent since is reported, never driven negative.
+    // Only a deduction can (a balance is never negative): `r.points < 0` first lets the chunk's
+    // staged rows drive the join, where PostgreSQL hashed the store's whole customers table.
     const spent = await sql`
       INSERT INTO job_errors (job_id, store_id, customer_id, line, column_name, code, message, created_at)
       SELECT ${job.id}, ${job.store_id}, c.id, r.line, ${plan.columns.points ?? 'points'}, 'insufficient_points',
              'The balance ' || c.balance || ' is less than the ' || (-r.points) || ' points to deduct', ${Date.now()}
-      FROM import_rows r JOIN customers c ON c.id = r.customer_id WHERE ${range} AND c.balance + r.points < 0`.execute(trx);
+      FROM import_rows r JOIN customers c ON c.id = r.customer_id WHERE ${range} AND r.points < 0 AND c.balance + r.points < 0`.execute(trx);
     skipped = Number(spent.numAffectedRows ?? 0);
   }
   const appended = await appendLedgerRows(trx, {
@@ -179,7 +184,7 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
     lotExpiresAt: plan.columns.expiresAt === undefined ? undefined : sql`(SELECT x.expires_at FROM import_rows x WHERE x.job_id = ${job.id} AND x.line = r.job_line)`,
   });
   if (plan.columns.availableAt !== undefined && appended.firstId !== null && appended.lastId !== null) {
-    await createPendingCredits(trx, job.store_id, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
+    await createPendingCredits(trx, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
   }
   const n = to - from;
   return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
