@@ -101,6 +101,13 @@ export interface FilterPlan {
    * (tableWalkFrom), so that a rare balance range reads the store at a third of the cost.
    */
   walkFrom?: number;
+  /**
+   * A sorted page's order written so that no index serves it (SQLite, beside a filter): else its
+   * planner walks the sort column's index whole to find a rare filter's few matches (2 s for a
+   * tier none holds at 1,000,000 customers); the filter's own index then reads the matches and a
+   * top-k sort keeps the page. PostgreSQL's planner weighs the two by its statistics.
+   */
+  hideOrderIndex?: boolean;
 }
 
 const SEARCH_PREFIXES = ['email', 'name_norm', 'last_name_norm'] as const;
@@ -201,7 +208,7 @@ export async function planCustomerFilter(db: Kysely<DB>, storeId: number, f: Cus
   const indexed = f.externalId !== undefined || f.email !== undefined || f.tierId !== undefined || searched || ranges.some(([c]) => !broad.has(c));
   const filtered = conditionsOf(f, 'customers', {}).length > 0;
   const walkFrom = !indexed && (whole || filtered) ? await tableWalkFrom(db, 'customers', storeId) : undefined;
-  return { broad, ...(walkFrom === undefined ? {} : { walkFrom }) };
+  return { broad, ...(walkFrom === undefined ? {} : { walkFrom }), ...(filtered || searched ? { hideOrderIndex: true } : {}) };
 }
 
 /**
@@ -260,12 +267,7 @@ export function sortedCustomerListQuery(
   const { column, text, nullable } = SORT_COLUMNS[page.sort.by];
   const desc = page.sort.order === 'desc';
   const ref = sql.ref(`c.${column}`);
-  // SQLite, beside a filter: the order written so that no index serves it, else its planner walks
-  // the sort column's index whole to find a rare filter's few matches (2 s for a tier none holds
-  // at 1,000,000 customers); the filter's own index then reads the matches and a top-k sort keeps
-  // the page. PostgreSQL's planner weighs the two by its statistics.
-  const filtered = Object.values(filter).some((v) => v !== undefined && v !== '');
-  const hide = filtered && dialectOf(db) === 'sqlite' && column !== 'id';
+  const hide = plan.hideOrderIndex === true && column !== 'id';
   const col = hide ? (text ? sql`(${ref} || '')` : sql`+${ref}`) : ref;
   const [atLeast, beyond] = desc ? [sql.raw('<='), sql.raw('<')] : [sql.raw('>='), sql.raw('>')];
   const { after } = page;
