@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, DummyDriver, Kysely, type RawBuilder, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
 import type { Committer, Trx } from '../db/committer.js';
 import { dialectOf } from '../db/dialect-of.js';
 import { UploadTooLargeError } from '../domain/errors.js';
@@ -76,8 +76,11 @@ const clean = (text: string) => text.replaceAll('\u0000', '');
 /**
  * Reads an upload as it arrives and stages its rows in import_rows under `jobId`, a batch of up to
  * 2,000 per short transaction (never the file in memory, never a long write lock); rows the
- * parser refused are staged as invalid with their errors in job_errors. Nothing reaches the
- * ledger here: the job applies the staged rows once the upload is complete.
+ * parser refused are staged as invalid with their errors in job_errors. Each row is staged with
+ * the customer it names, if the store has them (by id, else external id, else e-mail, as the
+ * job's resolve step finds them: that step then has only the rows of members still to create, or
+ * created since). Nothing reaches the ledger here: the job applies the staged rows once the
+ * upload is complete.
  *
  * Needs: the committer (each batch its own transaction). It can throw: ImportFileError,
  * UploadTooLargeError, and whatever the source throws (a connection that broke off).
@@ -91,6 +94,7 @@ export async function stageUpload(
 ): Promise<StagedUpload> {
   const hash = createHash('sha256').update(opts.hashPrefix).update('\n');
   const staged: StagedUpload = { rows: 0, invalid: 0, columns: {}, hash: '' };
+  let inFlight: Promise<void> = Promise.resolve();
   for await (const batch of parseImport(metered(source, opts.maxBytes, hash), type)) {
     staged.columns = batch.columns;
     const rows: StagedJson[] = [];
@@ -107,8 +111,13 @@ export async function stageUpload(
     for (const [line, code] of bad) rows.push({ ...EMPTY, l: line, err: code });
     staged.rows += rows.length;
     staged.invalid += bad.size;
-    if (rows.length > 0) await committer.run((trx) => insertBatch(trx, job, rows, errors));
+    // One batch in flight while the next is parsed: PostgreSQL writes it in its own process meanwhile.
+    await inFlight;
+    if (rows.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, rows, errors));
+    // A failed write is reported once the next batch is parsed; until then it is already settled.
+    inFlight.catch(() => undefined);
   }
+  await inFlight;
   staged.hash = hash.digest('hex');
   return staged;
 }
@@ -141,15 +150,39 @@ function toJson(r: ImportRow): StagedJson {
 const SQLITE_VALUES_ROWS = 500;
 /** SQLite's multi-row INSERT of n staged rows, by n (the statement cache keeps each prepared). */
 const sqliteInserts = new Map<number, string>();
+/** Compiles (never runs) SQLite SQL: the staging statements' text, written once per size. */
+const SQLITE_COMPILER = new Kysely<unknown>({
+  dialect: {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  },
+});
 
 function sqliteInsert(n: number): string {
   let text = sqliteInserts.get(n);
   if (text === undefined) {
+    // VALUES names its columns column1, column2…: job_id, store_id, then STAGED_COLUMNS in order.
+    const v = (k: keyof StagedJson) => sql.raw(`v.column${STAGED_COLUMNS.findIndex(([key]) => key === k) + 3}`);
+    const customer = customerOf(v('i'), v('x'), v('e'), v('err'), sql.raw('v.column2')).compile(SQLITE_COMPILER).sql;
     const one = `(?, ?, ${STAGED_COLUMNS.map(() => '?').join(', ')})`;
-    text = `INSERT INTO import_rows (job_id, store_id, ${STAGED_COLUMNS.map(([, column]) => column).join(', ')}) VALUES ${Array(n).fill(one).join(', ')}`;
+    text = `INSERT INTO import_rows (job_id, store_id, ${STAGED_COLUMNS.map(([, column]) => column).join(', ')}, customer_id)
+      SELECT v.*, ${customer} FROM (VALUES ${Array(n).fill(one).join(', ')}) v`;
     sqliteInserts.set(n, text);
   }
   return text;
+}
+
+/**
+ * The store's customer a staged row names, by id, else external id, else e-mail (null: none, or
+ * the row is refused already) — one index lookup each.
+ */
+function customerOf(id: RawBuilder<unknown>, externalId: RawBuilder<unknown>, email: RawBuilder<unknown>, error: RawBuilder<unknown>, storeId: number | RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`CASE WHEN ${error} IS NULL THEN coalesce(
+      (SELECT c.id FROM customers c WHERE c.store_id = ${storeId} AND c.id = ${id}),
+      (SELECT c.id FROM customers c WHERE c.store_id = ${storeId} AND c.external_id = ${externalId}),
+      (SELECT c.id FROM customers c WHERE c.store_id = ${storeId} AND c.email = ${email})) END`;
 }
 
 /**
@@ -161,8 +194,9 @@ async function insertBatch(trx: Trx, job: { id: number; storeId: number }, rows:
   if (dialectOf(trx) === 'postgres') {
     const names = sql.raw(STAGED_COLUMNS.map(([, column]) => column).join(', '));
     const from = sql`json_to_recordset(${JSON.stringify(rows)}::json) AS x(${sql.raw(STAGED_COLUMNS.map(([k, , t]) => `${k} ${t}`).join(', '))})`;
-    await sql`INSERT INTO import_rows (job_id, store_id, ${names})
-      SELECT ${job.id}, ${job.storeId}, ${sql.raw(STAGED_COLUMNS.map(([k]) => `x.${k}`).join(', '))} FROM ${from}`.execute(trx);
+    await sql`INSERT INTO import_rows (job_id, store_id, ${names}, customer_id)
+      SELECT ${job.id}, ${job.storeId}, ${sql.raw(STAGED_COLUMNS.map(([k]) => `x.${k}`).join(', '))},
+             ${customerOf(sql.raw('x.i'), sql.raw('x.x'), sql.raw('x.e'), sql.raw('x.err'), job.storeId)} FROM ${from}`.execute(trx);
   } else {
     for (let at = 0; at < rows.length; at += SQLITE_VALUES_ROWS) {
       const piece = rows.slice(at, at + SQLITE_VALUES_ROWS);

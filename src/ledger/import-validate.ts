@@ -94,9 +94,18 @@ const unknownCustomers: Step = (trx, job) => {
   return flag(trx, job, 'customer_not_found', identifierColumn(job), where, message);
 };
 
-/** add/set: a customer named twice; the first line is kept, later ones are reported. */
-const duplicateRows: Step = (trx, job) =>
-  flagHits(trx, job, 'duplicate_row', identifierColumn(job), repeats(job, KEY), sql<string>`'The same customer is already on line ' || d.first`);
+/**
+ * add/set: a customer named twice; the first line is kept, later ones are reported. Rows of
+ * existing customers are grouped by customer id, but only in the customers the staged rows'
+ * customer index shows more than once (read off the index alone: none, in a clean file); the
+ * rows of members still to create, by how they are named.
+ */
+const duplicateRows: Step = async (trx, job) => {
+  const message = sql<string>`'The same customer is already on line ' || d.first`;
+  const twice = sql`SELECT customer_id FROM import_rows WHERE job_id = ${job.jobId} AND customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) > 1`;
+  await flagHits(trx, job, 'duplicate_row', identifierColumn(job), repeats(job, sql`r.customer_id`, sql<boolean>`r.customer_id IN (${twice})`), message);
+  if (job.plan.type === 'set') await flagHits(trx, job, 'duplicate_row', identifierColumn(job), repeats(job, KEY, sql<boolean>`r.customer_id IS NULL`), message);
+};
 
 /** A reference the store already applied, or one an earlier line of the file holds. */
 const duplicateReferences: Step = async (trx, job) => {

@@ -12,8 +12,12 @@ import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
 /**
  * Progress of an import between chunks: each validation step is a chunk; then (unless the file
  * is refused whole, mode=atomic) members are created, in chunks of file lines (`cursor`), by
- * external id and then by e-mail; the rows are ordered; then applied in apply order (`cursor` is
- * the last applied position); then the staged rows go.
+ * external id and then by e-mail; then the rows are applied, and the staged rows go.
+ * add/set give each customer one row, applied in customer order (`by: 'customer'`: `cursor` is
+ * the last customer applied, read off the staged rows' customer index — no ordering pass); a
+ * history is first ordered (each customer's rows in time order) and applied by that order
+ * (`cursor` is the last applied position). An add/set job left in `order` or `apply` without
+ * `by` by an earlier release goes on as it began, by position.
  */
 type ImportState =
   | { phase: 'validate'; step: number }
@@ -21,11 +25,21 @@ type ImportState =
   | { phase: 'members'; pass: 1 | 2; last: number }
   | { phase: 'resolve'; pass: 1 | 2; last: number }
   | { phase: 'order' }
-  | { phase: 'apply'; last: number }
+  | { phase: 'apply'; last: number; by?: 'customer' }
   | { phase: 'finish' }
   | { phase: 'cleanup' };
 
 const CLEANUP_ROWS = 20_000;
+
+/** Phases whose chunks are bounded by the chunk size; the others are a statement or a few over the whole upload. */
+const CHUNKED_PHASES = new Set<ImportState['phase']>(['members', 'apply', 'cleanup']);
+/**
+ * PostgreSQL: how long a statement over the whole upload (a validation rule, an ordering pass)
+ * may run. Its time grows with the file (a minute at 1,000,000 rows on a loaded 2-core machine),
+ * so the servers' statement timeout for requests (PG_STATEMENT_TIMEOUT_MS) does not apply; these
+ * statements lock no row another writer needs (only the job's own staged rows).
+ */
+const WHOLE_UPLOAD_TIMEOUT = '30min';
 
 export const importKind: JobKindSpec<ImportPlan> = {
   kind: 'import',
@@ -49,6 +63,7 @@ export const importKind: JobKindSpec<ImportPlan> = {
     const s = (state as ImportState | null) ?? { phase: 'validate', step: 0 };
     const staged: StagedJob = { jobId: job.id, storeId: job.store_id, plan };
     const base: ChunkResult = { ...NO_PROGRESS, cursor: job.cursor, state: s, last: false };
+    if (!CHUNKED_PHASES.has(s.phase) && dialectOf(trx) === 'postgres') await sql`SET LOCAL statement_timeout = ${sql.raw(`'${WHOLE_UPLOAD_TIMEOUT}'`)}`.execute(trx);
     switch (s.phase) {
       case 'validate': {
         const steps = validationSteps(plan);
@@ -68,14 +83,15 @@ export const importKind: JobKindSpec<ImportPlan> = {
       }
       case 'resolve':
         await resolveMembers(trx, staged);
-        return { ...base, cursor: 0, state: s.pass === 1 ? { phase: 'members', pass: 2, last: s.last } : { phase: 'order' } };
+        if (s.pass === 1) return { ...base, cursor: 0, state: { phase: 'members', pass: 2, last: s.last } };
+        return applyNext(trx, job, plan, base);
       case 'order': {
         await orderRows(trx, staged);
         const max = await sql<{ n: number | null }>`SELECT max(seq) AS n FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
         return { ...base, cursor: 0, state: { phase: 'apply', last: Number(max.rows[0].n ?? 0) } };
       }
       case 'apply':
-        return applyChunk(trx, job, plan, s.last, size, base);
+        return s.by === 'customer' ? applyCustomers(trx, job, plan, s.last, size, base) : applyChunk(trx, job, plan, s.last, size, base);
       case 'finish':
         if (plan.type === 'history') await lastActivity(trx, job);
         // PostgreSQL: the ledger's statistics are from before the import; a store that had no
@@ -99,7 +115,14 @@ async function decide(trx: Trx, job: JobRow, plan: ImportPlan, base: ChunkResult
   const invalid = Number(r.rows[0].invalid);
   const counted = { ...base, processed: invalid, failed: invalid };
   if (plan.mode === 'atomic' && invalid > 0) return { ...counted, processed: rows, skipped: rows - invalid, state: { phase: 'cleanup' } };
-  return { ...counted, state: plan.type === 'add' ? { phase: 'order' } : { phase: 'groups' } };
+  return plan.type === 'add' ? applyNext(trx, job, plan, counted) : { ...counted, state: { phase: 'groups' } };
+}
+
+/** Once every row has its customer: a history is ordered first; add/set apply in customer order, up to the last customer. */
+async function applyNext(trx: Trx, job: JobRow, plan: ImportPlan, base: ChunkResult): Promise<ChunkResult> {
+  if (plan.type === 'history') return { ...base, state: { phase: 'order' } };
+  const max = await sql<{ n: number | null }>`SELECT max(customer_id) AS n FROM import_rows WHERE job_id = ${job.id}`.execute(trx);
+  return { ...base, cursor: 0, state: { phase: 'apply', by: 'customer', last: Number(max.rows[0].n ?? 0) } };
 }
 
 /**
@@ -151,13 +174,37 @@ function rowOf(trx: Trx, job: JobRow, plan: ImportPlan): { row: LedgerRowSql; wh
   return { row, where: plan.type === 'set' ? sql<boolean>`r.points <> c.balance` : sql<boolean>`c.balance + r.points >= 0` };
 }
 
-/** Applies the rows at apply positions (cursor, cursor + size], set-based: a customer's rows in order. */
+/** Applies the rows at apply positions (cursor, cursor + size] (a history: a customer's rows in time order). */
 async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number, size: number, base: ChunkResult): Promise<ChunkResult> {
   const from = job.cursor;
   const to = Math.min(from + size, last);
   const done = { ...base, cursor: to, state: to >= last ? { phase: 'finish' } : base.state };
   if (to <= from) return done;
-  const range = sql`r.job_id = ${job.id} AND r.seq > ${from} AND r.seq <= ${to}`;
+  const applied = await applyRange(trx, job, plan, sql`r.job_id = ${job.id} AND r.seq > ${from} AND r.seq <= ${to}`);
+  const n = to - from;
+  return { ...done, processed: n, succeeded: n - applied.skipped, skipped: applied.skipped, points: applied.points };
+}
+
+/**
+ * add/set: applies the valid rows of the next `size` staged rows in customer order (cursor, to],
+ * found on the (job_id, customer_id) index; each customer has at most one valid row.
+ */
+async function applyCustomers(trx: Trx, job: JobRow, plan: ImportPlan, last: number, size: number, base: ChunkResult): Promise<ChunkResult> {
+  const from = job.cursor;
+  const span = await sql<{ top: number | null }>`SELECT max(customer_id) AS top FROM (
+      SELECT customer_id FROM import_rows WHERE job_id = ${job.id} AND customer_id > ${from} ORDER BY customer_id LIMIT ${size}) x`.execute(trx);
+  const to = span.rows[0].top === null ? last : Math.min(Number(span.rows[0].top), last);
+  const done = { ...base, cursor: to, state: to >= last ? { phase: 'finish' } : base.state };
+  if (to <= from) return done;
+  const range = sql`r.job_id = ${job.id} AND r.customer_id > ${from} AND r.customer_id <= ${to} AND r.error IS NULL`;
+  const valid = await sql<{ n: number }>`SELECT count(*) AS n FROM import_rows r WHERE ${range}`.execute(trx);
+  const applied = await applyRange(trx, job, plan, range);
+  const n = Number(valid.rows[0].n);
+  return { ...done, processed: n, succeeded: n - applied.skipped, skipped: applied.skipped, points: applied.points };
+}
+
+/** Applies the staged rows `r` in `range` (valid rows only), set-based: a customer's rows in order. */
+async function applyRange(trx: Trx, job: JobRow, plan: ImportPlan, range: RawBuilder<unknown>): Promise<{ skipped: number; points: number }> {
   const { row, where } = rowOf(trx, job, plan);
   let skipped = 0;
   if (plan.type === 'add') {
@@ -176,7 +223,7 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
     customers: sql<boolean>`c.store_id = ${job.store_id} AND c.id IN (SELECT r.customer_id FROM import_rows r WHERE ${range})`,
     join: sql`JOIN import_rows r ON r.customer_id = c.id AND ${range}`,
     where,
-    orderBy: sql`r.seq`,
+    orderBy: plan.type === 'history' ? sql`r.seq` : sql`r.customer_id`,
     row,
     // A history brings the other app's own tier reward rows: its tier moves grant none again.
     entryRewards: plan.type !== 'history',
@@ -186,8 +233,7 @@ async function applyChunk(trx: Trx, job: JobRow, plan: ImportPlan, last: number,
   if (plan.columns.availableAt !== undefined && appended.firstId !== null && appended.lastId !== null) {
     await createPendingCredits(trx, pendingCredits(job, plan, range, appended.firstId, appended.lastId));
   }
-  const n = to - from;
-  return { ...done, processed: n, succeeded: n - skipped, skipped, points: appended.points };
+  return { skipped, points: appended.points };
 }
 
 /**
