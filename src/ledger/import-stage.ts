@@ -70,7 +70,9 @@ async function* metered(source: AsyncIterable<Uint8Array | string>, maxBytes: nu
 }
 
 /** PostgreSQL cannot store NUL in text; a row holding one is refused as a row error. */
-const hasNul = (row: ImportRow) => [row.externalId, row.email, row.reason, row.customerMessage, row.reference, row.firstName, row.lastName].some((v) => v?.includes('\u0000'));
+const nul = (v: string | null) => v !== null && v.includes('\u0000');
+const hasNul = (row: ImportRow) =>
+  nul(row.externalId) || nul(row.email) || nul(row.reason) || nul(row.customerMessage) || nul(row.reference) || nul(row.firstName) || nul(row.lastName);
 const clean = (text: string) => text.replaceAll('\u0000', '');
 
 /**
@@ -137,19 +139,51 @@ function toJson(r: ImportRow): StagedJson {
   };
 }
 
-/** SQLite: rows per multi-row INSERT (each row binds 17 values; well under SQLite's 32,766). */
+/** SQLite: rows per multi-row INSERT (each row binds at most 19 values; well under SQLite's 32,766). */
 const SQLITE_VALUES_ROWS = 500;
-/** SQLite's multi-row INSERT of n staged rows, by n (the statement cache keeps each prepared). */
-const sqliteInserts = new Map<number, string>();
+const SQLITE_INSERTS_MAX = 64;
+/** SQLite's multi-row INSERT of n staged rows binding the columns of a mask, by `mask:n` (bounded). */
+const sqliteInserts = new Map<string, string>();
 
-function sqliteInsert(n: number): string {
-  let text = sqliteInserts.get(n);
+/** Which staged columns any of the rows has a value for (bit i: STAGED_COLUMNS[i]). */
+function usedColumns(rows: readonly StagedJson[]): number {
+  let mask = 0;
+  for (const row of rows) {
+    for (let i = 0; i < STAGED_COLUMNS.length; i++) if (row[STAGED_COLUMNS[i][0]] !== null) mask |= 1 << i;
+  }
+  return mask;
+}
+
+function sqliteInsert(mask: number, n: number): string {
+  const key = `${mask}:${n}`;
+  let text = sqliteInserts.get(key);
   if (text === undefined) {
-    const one = `(?, ?, ${STAGED_COLUMNS.map(() => '?').join(', ')})`;
-    text = `INSERT INTO import_rows (job_id, store_id, ${STAGED_COLUMNS.map(([, column]) => column).join(', ')}) VALUES ${Array(n).fill(one).join(', ')}`;
-    sqliteInserts.set(n, text);
+    const columns = STAGED_COLUMNS.filter((_, i) => mask & (1 << i)).map(([, column]) => column);
+    const one = `(?, ?${', ?'.repeat(columns.length)})`;
+    text = `INSERT INTO import_rows (job_id, store_id${columns.map((c) => `, ${c}`).join('')}) VALUES ${Array(n).fill(one).join(', ')}`;
+    if (sqliteInserts.size >= SQLITE_INSERTS_MAX) sqliteInserts.clear();
+    sqliteInserts.set(key, text);
   }
   return text;
+}
+
+/**
+ * SQLite: the rows as multi-row INSERTs binding only the columns some row of the piece has a
+ * value for (an omitted column is NULL, as a bound null is; an `add` file binds 5 values a row,
+ * not 19, and binding was most of the statement's cost).
+ */
+async function insertSqlite(trx: Trx, job: { id: number; storeId: number }, rows: StagedJson[]): Promise<void> {
+  for (let at = 0; at < rows.length; at += SQLITE_VALUES_ROWS) {
+    const piece = rows.slice(at, at + SQLITE_VALUES_ROWS);
+    const mask = usedColumns(piece);
+    const keys = STAGED_COLUMNS.filter((_, i) => mask & (1 << i)).map(([k]) => k);
+    const params: unknown[] = [];
+    for (const row of piece) {
+      params.push(job.id, job.storeId);
+      for (let k = 0; k < keys.length; k++) params.push(row[keys[k]]);
+    }
+    await trx.executeQuery(CompiledQuery.raw(sqliteInsert(mask, piece.length), params));
+  }
 }
 
 /**
@@ -164,15 +198,7 @@ async function insertBatch(trx: Trx, job: { id: number; storeId: number }, rows:
     await sql`INSERT INTO import_rows (job_id, store_id, ${names})
       SELECT ${job.id}, ${job.storeId}, ${sql.raw(STAGED_COLUMNS.map(([k]) => `x.${k}`).join(', '))} FROM ${from}`.execute(trx);
   } else {
-    for (let at = 0; at < rows.length; at += SQLITE_VALUES_ROWS) {
-      const piece = rows.slice(at, at + SQLITE_VALUES_ROWS);
-      const params: unknown[] = [];
-      for (const row of piece) {
-        params.push(job.id, job.storeId);
-        for (const [k] of STAGED_COLUMNS) params.push(row[k]);
-      }
-      await trx.executeQuery(CompiledQuery.raw(sqliteInsert(piece.length), params));
-    }
+    await insertSqlite(trx, job, rows);
   }
   if (errors.length === 0) return;
   const now = Date.now();
