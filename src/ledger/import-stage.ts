@@ -70,7 +70,9 @@ async function* metered(source: AsyncIterable<Uint8Array | string>, maxBytes: nu
 }
 
 /** PostgreSQL cannot store NUL in text; a row holding one is refused as a row error. */
-const hasNul = (row: ImportRow) => [row.externalId, row.email, row.reason, row.customerMessage, row.reference, row.firstName, row.lastName].some((v) => v?.includes('\u0000'));
+const nul = (v: string | null) => v !== null && v.includes('\u0000');
+const hasNul = (row: ImportRow) =>
+  nul(row.externalId) || nul(row.email) || nul(row.reason) || nul(row.customerMessage) || nul(row.reference) || nul(row.firstName) || nul(row.lastName);
 const clean = (text: string) => text.replaceAll('\u0000', '');
 
 /**
@@ -95,27 +97,32 @@ export async function stageUpload(
   const hash = createHash('sha256').update(opts.hashPrefix).update('\n');
   const staged: StagedUpload = { rows: 0, invalid: 0, columns: {}, hash: '' };
   let inFlight: Promise<void> = Promise.resolve();
-  for await (const batch of parseImport(metered(source, opts.maxBytes, hash), type)) {
-    staged.columns = batch.columns;
-    const rows: StagedJson[] = [];
-    const errors: RowError[] = batch.errors.map((e) => ({ ...e, message: clean(e.message), column: e.column && clean(e.column) }));
-    for (const row of batch.rows) {
-      if (hasNul(row)) {
-        errors.push({ line: row.line, column: null, code: 'invalid_value', message: 'The row contains a NUL character' });
-        continue;
+  try {
+    for await (const batch of parseImport(metered(source, opts.maxBytes, hash), type)) {
+      staged.columns = batch.columns;
+      const rows: StagedJson[] = [];
+      const errors: RowError[] = batch.errors.map((e) => ({ ...e, message: clean(e.message), column: e.column && clean(e.column) }));
+      for (const row of batch.rows) {
+        if (hasNul(row)) {
+          errors.push({ line: row.line, column: null, code: 'invalid_value', message: 'The row contains a NUL character' });
+          continue;
+        }
+        rows.push(toJson(row));
       }
-      rows.push(toJson(row));
+      const bad = new Map<number, string>();
+      for (const e of errors) if (!bad.has(e.line)) bad.set(e.line, e.code);
+      for (const [line, code] of bad) rows.push({ ...EMPTY, l: line, err: code });
+      staged.rows += rows.length;
+      staged.invalid += bad.size;
+      // One batch in flight while the next is parsed: PostgreSQL writes it in its own process meanwhile.
+      await inFlight;
+      if (rows.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, rows, errors));
+      // A failed write is reported once the next batch is parsed; until then it is already settled.
+      inFlight.catch(() => undefined);
     }
-    const bad = new Map<number, string>();
-    for (const e of errors) if (!bad.has(e.line)) bad.set(e.line, e.code);
-    for (const [line, code] of bad) rows.push({ ...EMPTY, l: line, err: code });
-    staged.rows += rows.length;
-    staged.invalid += bad.size;
-    // One batch in flight while the next is parsed: PostgreSQL writes it in its own process meanwhile.
-    await inFlight;
-    if (rows.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, rows, errors));
-    // A failed write is reported once the next batch is parsed; until then it is already settled.
-    inFlight.catch(() => undefined);
+  } finally {
+    // Never left running: a failed upload is discarded after this returns, and must find every row it staged.
+    await inFlight.catch(() => undefined);
   }
   await inFlight;
   staged.hash = hash.digest('hex');
@@ -146,11 +153,12 @@ function toJson(r: ImportRow): StagedJson {
   };
 }
 
-/** SQLite: rows per multi-row INSERT (each row binds 17 values; well under SQLite's 32,766). */
+/** SQLite: rows per multi-row INSERT (each row binds at most 19 values; well under SQLite's 32,766). */
 const SQLITE_VALUES_ROWS = 500;
-/** SQLite's multi-row INSERT of n staged rows, by n (the statement cache keeps each prepared). */
-const sqliteInserts = new Map<number, string>();
-/** Compiles (never runs) SQLite SQL: the staging statements' text, written once per size. */
+const SQLITE_INSERTS_MAX = 64;
+/** SQLite's multi-row INSERT of n staged rows binding the columns of a mask, by `mask:n` (bounded). */
+const sqliteInserts = new Map<string, string>();
+/** Compiles (never runs) SQLite SQL: the staging statements' text, written once per shape. */
 const SQLITE_COMPILER = new Kysely<unknown>({
   dialect: {
     createAdapter: () => new SqliteAdapter(),
@@ -160,16 +168,31 @@ const SQLITE_COMPILER = new Kysely<unknown>({
   },
 });
 
-function sqliteInsert(n: number): string {
-  let text = sqliteInserts.get(n);
+/** Which staged columns any of the rows has a value for (bit i: STAGED_COLUMNS[i]). */
+function usedColumns(rows: readonly StagedJson[]): number {
+  let mask = 0;
+  for (const row of rows) {
+    for (let i = 0; i < STAGED_COLUMNS.length; i++) if (row[STAGED_COLUMNS[i][0]] !== null) mask |= 1 << i;
+  }
+  return mask;
+}
+
+function sqliteInsert(mask: number, n: number): string {
+  const key = `${mask}:${n}`;
+  let text = sqliteInserts.get(key);
   if (text === undefined) {
-    // VALUES names its columns column1, column2…: job_id, store_id, then STAGED_COLUMNS in order.
-    const v = (k: keyof StagedJson) => sql.raw(`v.column${STAGED_COLUMNS.findIndex(([key]) => key === k) + 3}`);
+    const used = STAGED_COLUMNS.filter((_, i) => mask & (1 << i));
+    // VALUES names its columns column1, column2…: job_id, store_id, then the bound columns in order.
+    const v = (k: keyof StagedJson) => {
+      const at = used.findIndex(([key]) => key === k);
+      return sql.raw(at < 0 ? 'NULL' : `v.column${at + 3}`);
+    };
     const customer = customerOf(v('i'), v('x'), v('e'), v('err'), sql.raw('v.column2')).compile(SQLITE_COMPILER).sql;
-    const one = `(?, ?, ${STAGED_COLUMNS.map(() => '?').join(', ')})`;
-    text = `INSERT INTO import_rows (job_id, store_id, ${STAGED_COLUMNS.map(([, column]) => column).join(', ')}, customer_id)
+    const one = `(?, ?${', ?'.repeat(used.length)})`;
+    text = `INSERT INTO import_rows (job_id, store_id${used.map(([, c]) => `, ${c}`).join('')}, customer_id)
       SELECT v.*, ${customer} FROM (VALUES ${Array(n).fill(one).join(', ')}) v`;
-    sqliteInserts.set(n, text);
+    if (sqliteInserts.size >= SQLITE_INSERTS_MAX) sqliteInserts.clear();
+    sqliteInserts.set(key, text);
   }
   return text;
 }
@@ -186,6 +209,25 @@ function customerOf(id: RawBuilder<unknown>, externalId: RawBuilder<unknown>, em
 }
 
 /**
+ * SQLite: the rows as multi-row INSERTs binding only the columns some row of the piece has a
+ * value for (an omitted column is NULL, as a bound null is; an `add` file binds 5 values a row,
+ * not 19, and binding was most of the statement's cost).
+ */
+async function insertSqlite(trx: Trx, job: { id: number; storeId: number }, rows: StagedJson[]): Promise<void> {
+  for (let at = 0; at < rows.length; at += SQLITE_VALUES_ROWS) {
+    const piece = rows.slice(at, at + SQLITE_VALUES_ROWS);
+    const mask = usedColumns(piece);
+    const keys = STAGED_COLUMNS.filter((_, i) => mask & (1 << i)).map(([k]) => k);
+    const params: unknown[] = [];
+    for (const row of piece) {
+      params.push(job.id, job.storeId);
+      for (let k = 0; k < keys.length; k++) params.push(row[keys[k]]);
+    }
+    await trx.executeQuery(CompiledQuery.raw(sqliteInsert(mask, piece.length), params));
+  }
+}
+
+/**
  * The batch's rows: PostgreSQL, one INSERT … SELECT from a single JSON parameter
  * (json_to_recordset); SQLite, multi-row INSERTs of bound values (json_each and its seventeen
  * `->>` per row cost three times as much, on the event loop of the serving thread).
@@ -198,15 +240,7 @@ async function insertBatch(trx: Trx, job: { id: number; storeId: number }, rows:
       SELECT ${job.id}, ${job.storeId}, ${sql.raw(STAGED_COLUMNS.map(([k]) => `x.${k}`).join(', '))},
              ${customerOf(sql.raw('x.i'), sql.raw('x.x'), sql.raw('x.e'), sql.raw('x.err'), job.storeId)} FROM ${from}`.execute(trx);
   } else {
-    for (let at = 0; at < rows.length; at += SQLITE_VALUES_ROWS) {
-      const piece = rows.slice(at, at + SQLITE_VALUES_ROWS);
-      const params: unknown[] = [];
-      for (const row of piece) {
-        params.push(job.id, job.storeId);
-        for (const [k] of STAGED_COLUMNS) params.push(row[k]);
-      }
-      await trx.executeQuery(CompiledQuery.raw(sqliteInsert(piece.length), params));
-    }
+    await insertSqlite(trx, job, rows);
   }
   if (errors.length === 0) return;
   const now = Date.now();
