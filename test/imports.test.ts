@@ -1,6 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCommitter } from '../src/db/committer.js';
+import { JobRunner } from '../src/jobs/runner.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
 import { startServer, type TestServer, type TestStore, waitForJob } from './support/server.js';
@@ -279,6 +281,46 @@ for (const dialect of DIALECTS) {
       const rv1 = (await s.api('GET', '/v1/customers?externalId=rv-1')).body.data[0];
       expect(rv1).toMatchObject({ balance: 0, lifetimePoints: 0 });
       expect(await balance(s, rv2.id)).toBe(20);
+    });
+
+    it('finishes an add or set job an earlier release left before its ordering pass by apply position, each row once', async () => {
+      // A server without a worker of its own: the chunks run here, one at a time.
+      const bare = await startServer(dialect);
+      try {
+        const s = await bare.newStore('earlier release');
+        // Customer ids unlike apply positions (1…7): a position read as a customer id would show.
+        await Promise.all(Array.from({ length: 9 }, () => aCustomer(s)));
+        const members = await Promise.all(Array.from({ length: 7 }, () => aCustomer(s, { balance: 1 })));
+        const runner = new JobRunner(bare.database.db, createCommitter(bare.database), { chunkSize: 2 });
+        const stateOf = async (id: number) => {
+          const job = await bare.database.db.selectFrom('jobs').select('state').where('id', '=', id).executeTakeFirstOrThrow();
+          return JSON.parse(job.state ?? '{}') as { phase?: string };
+        };
+        for (const [type, rows] of [
+          ['add', members.map((c, i) => `${c.id},${i + 1}`)],
+          ['set', [...members.map((c, i) => `${c.id},${10 * (i + 1)}`), `${members[0].id},99`]],
+        ] as const) {
+          const res = await upload(s, `type=${type}&reason=Earlier`, csv(['customerId,points', ...rows]));
+          expect(res.status, res.text).toBe(202);
+          const id = res.body.job.id as number;
+          // Validated as every release validates; then put back where an earlier release kept it.
+          while ((await stateOf(id)).phase !== 'apply') await runner.runChunk(id, s.id);
+          await bare.database.db.updateTable('jobs').set({ state: JSON.stringify({ phase: 'order' }), cursor: 0 }).where('id', '=', id).execute();
+          // The ordering pass and a first apply chunk: the cursor is now an apply position, no customer id.
+          await runner.runChunk(id, s.id);
+          await runner.runChunk(id, s.id);
+          expect(await stateOf(id)).toEqual({ phase: 'apply', last: 7 });
+          await runner.runJob(id);
+          const job = (await s.api('GET', `/v1/jobs/${id}`)).body;
+          expect(job).toMatchObject({ status: 'completed', succeeded: 7, failed: type === 'set' ? 1 : 0 });
+          const written = await bare.database.db.selectFrom('transactions').select('customer_id').where('job_id', '=', id).execute();
+          expect(new Set(written.map((r) => r.customer_id)).size).toBe(written.length);
+        }
+        for (const [i, c] of members.entries()) expect(await balance(s, c.id)).toBe(10 * (i + 1));
+        await assertLedgerInvariants(bare.database);
+      } finally {
+        await bare.close();
+      }
     });
   });
 }
