@@ -10,6 +10,7 @@ import * as m0007 from './0007_tiers_rewards_expiry.js';
 import * as m0008 from './0008_expiry_notices.js';
 import * as m0009 from './0009_ledger_rollup.js';
 import * as m0010 from './0010_import_credit_dates.js';
+import * as m0011 from './0011_import_rows_partial_indexes.js';
 
 /**
  * The ordered list of migrations. Never edit or rename one after it has shipped:
@@ -27,5 +28,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008_expiry_notices': { up: m0008.up(dialect) },
     '0009_ledger_rollup': { up: m0009.up(dialect) },
     '0010_import_credit_dates': { up: m0010.up(dialect) },
+    '0011_import_rows_partial_indexes': { up: m0011.up(dialect) },
   };
 }
