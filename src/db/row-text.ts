@@ -2,8 +2,9 @@ import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { DB } from './schema.js';
 
 /**
- * A pure function from a batch of rows, each an array of the select's columns in order, to text (CSV lines), named by its module and export so
- * that a SQLite reader thread can load it and run it beside the query: the serving thread then
+ * A pure function from a batch of rows (each an array of the select's columns, in order) to text
+ * (CSV lines), named by its module and export so that a SQLite reader thread can load it and run
+ * it beside the query: the serving thread then
  * receives one string per batch instead of structured-cloned rows it would walk again (issue 13:
  * the rows' cloning, objects and formatting were most of an export's time, all of it on the
  * event loop other stores' requests need). Elsewhere (PostgreSQL, an in-memory SQLite database)

@@ -46,6 +46,8 @@ function formatterOf(ref: { module: string; name: string }): Promise<Format> {
       if (f?.name !== ref.name || typeof f.format !== 'function') throw new Error(`${key} is not a row formatter`);
       return f.format;
     });
+    // A module that failed to load is tried again at the next query, not failed forever.
+    format.catch(() => formatters.delete(key));
     formatters.set(key, format);
   }
   return format;

@@ -37,3 +37,12 @@ export function csvTextStream(req: FastifyRequest, text: AsyncIterable<string>):
     if (err) req.log.error({ err }, 'CSV stream failed; response cut short');
   });
 }
+
+/** The text of pieces, the first already pulled; ending early (the client left) ends the source too. */
+export async function* textOf(first: IteratorResult<{ text: string }>, rest: AsyncIterator<{ text: string }>): AsyncGenerator<string> {
+  try {
+    for (let next = first; !next.done; next = await rest.next()) yield next.value.text;
+  } finally {
+    await rest.return?.(undefined);
+  }
+}

@@ -48,26 +48,27 @@ export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: Tr
 const EXPORT_BATCH = 2000;
 
 /**
- * The transactions export as CSV text, newest first: the header, then a piece per keyset batch
- * of 2,000 rows (the same filters as the log), in bounded memory. Each batch is its own short
- * query, so a long download never holds a read transaction open; the next one is asked for as
- * soon as a batch arrives, so the database reads it while this one is written out. On SQLite the
- * reader thread that reads a batch also formats it (transactionCsvLines, row-text.ts).
+ * The transactions export as CSV text, newest first: a piece per keyset batch of 2,000 rows (the
+ * same filters as the log), the header line leading the first, in bounded memory. Each batch is
+ * its own short query, so a long download never holds a read transaction open; the next one is
+ * asked for as soon as a batch arrives, so the database reads it while this one is written out.
+ * On SQLite the reader thread that reads a batch also formats it (transactionCsvLines, row-text.ts).
  *
  * @example for await (const piece of transactionCsvText(db, storeId, {})) out.write(piece.text)
  * It can throw: ValidationError (before the first piece).
  */
 export async function* transactionCsvText(db: Kysely<DB>, storeId: number, filter: TransactionFilter): AsyncGenerator<TextBatch<ExportedTransactionRow>> {
   checkFilter(filter);
-  yield { text: TRANSACTION_CSV_HEADER, rows: 0, last: undefined };
   const walkFrom = await exportWalkFrom(db, storeId, filter);
   const batch = (beforeId?: number) => selectAsText(db, exportBatch(db, storeId, filter, beforeId, walkFrom), transactionCsvLines);
   let next: Promise<TextBatch<ExportedTransactionRow>> | undefined = batch();
+  let header = TRANSACTION_CSV_HEADER;
   try {
     while (next) {
       const piece: TextBatch<ExportedTransactionRow> = await next;
       next = piece.rows === EXPORT_BATCH && piece.last ? batch(piece.last[0]) : undefined;
-      if (piece.rows > 0) yield piece;
+      if (header !== '' || piece.rows > 0) yield { ...piece, text: header + piece.text };
+      header = '';
     }
   } finally {
     // Abandoned (the client went away): the batch read ahead is nobody's to await.

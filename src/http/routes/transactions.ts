@@ -4,20 +4,11 @@ import { reverseTransaction } from '../../ledger/reverse.js';
 import { listTransactions, transactionCsvText } from '../../ledger/transactions.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { csvTextStream } from '../csv-stream.js';
+import { csvTextStream, textOf } from '../csv-stream.js';
 import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import { commonErrors, postErrors, textAnswer, idempotencyHeader, idParams, ledgerWriteSchema, pageSchema } from '../schemas/common.js';
 import { reverseBody, transactionExportQuery, transactionFilterQuery } from '../schemas/customers.js';
-
-/** The text of the pieces, the first already pulled; ending early (the client left) ends the source too. */
-async function* textOf(first: IteratorResult<{ text: string }>, rest: AsyncIterator<{ text: string }>): AsyncGenerator<string> {
-  try {
-    for (let next = first; !next.done; next = await rest.next()) yield next.value.text;
-  } finally {
-    await rest.return?.(undefined);
-  }
-}
 
 export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const routes = app.withTypeProvider<SchemaTypes>();
@@ -48,9 +39,10 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     handler: async (req, reply) => {
       const { storeId } = principal(req);
       const pieces = transactionCsvText(scans(storeId), storeId, req.query);
-      // Pull the header before answering, so a bad filter is still a JSON error, not a broken CSV.
-      const header = await pieces.next();
-      const csv = csvTextStream(req, textOf(header, pieces));
+      // Pull the first piece before answering, so a bad filter or a failing database is still a
+      // JSON error, not a broken CSV.
+      const first = await pieces.next();
+      const csv = csvTextStream(req, textOf(first, pieces));
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="transactions.csv"')
