@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { Customer, Transaction } from '../src/domain/types.js';
 import { seedCustomers } from '../src/ledger/seed.js';
+import { transactionCsvText } from '../src/ledger/transactions.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
 import { type TestStore, useServer } from './support/server.js';
@@ -373,6 +374,20 @@ for (const dialect of DIALECTS) {
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual([...ids].sort((a, b) => b - a));
       await assertLedgerInvariants(ctx.server.database, store.id);
+    });
+
+    it('writes the same bytes whether the reader thread formats the rows (SQLite) or the serving thread does', async () => {
+      const store = await ctx.server.newStore('Export twins');
+      await seedCustomers(ctx.server.database.db, ctx.server.committer, store.id, 2500);
+      const c = await aCustomer(store, { balance: 50, externalId: '=ext,"1"', email: 'a@example.com' });
+      await store.api('POST', `/v1/customers/${c.id}/adjustments`, { points: -5, reason: 'Said "hi",\r\nthen -left', customerMessage: '@x' });
+      const served = (await store.api('GET', '/v1/transactions/export.csv')).text;
+      // The writer's handle has no reader thread: the same formatter runs here.
+      let here = '';
+      for await (const piece of transactionCsvText(ctx.server.database.db, store.id, {})) here += piece.text;
+      expect(served).toBe(here);
+      const rows = parse(served, { columns: true }) as Record<string, string>[];
+      expect(rows[0]).toMatchObject({ points: '-5', reason: 'Said "hi",\r\nthen -left', customerMessage: "'@x", customerExternalId: '\'=ext,"1"' });
     });
   });
 }

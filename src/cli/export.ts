@@ -6,8 +6,7 @@ import { stringify } from 'csv-stringify';
 import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
 import { customerCsvRows } from '../ledger/export-customers.js';
-import { transactionCsvRows } from '../ledger/transaction-csv.js';
-import { streamTransactions } from '../ledger/transactions.js';
+import { transactionCsvText } from '../ledger/transactions.js';
 import { progressReporter } from './progress.js';
 
 type WithDatabase = <T>(fn: (database: Database) => Promise<T>) => Promise<T>;
@@ -44,21 +43,18 @@ export function exportCommand(cli: Command, withDatabase: WithDatabase): void {
         const table = what === 'transactions' ? 'transactions' : 'customers';
         const count = await sql<{ n: number }>`SELECT count(*) AS n FROM ${sql.table(table)} WHERE store_id = ${opts.store}`.execute(database.db);
         const progress = progressReporter(`export ${what}`, Number(count.rows[0].n));
-        const rows =
-          what === 'customers'
-            ? customerCsvRows(database.db, opts.store, {}, opts.asOf)
-            : transactionRows(database, opts);
-        let done = -1;
-        const counted = new Transform({
-          objectMode: true,
-          transform(record, _enc, next) {
-            progress.update(++done);
-            next(null, record);
-          },
-        });
+        let done = 0;
         const out = opts.out ? createWriteStream(opts.out) : process.stdout;
         try {
-          await pipeline(Readable.from(rows), counted, stringify(), out);
+          if (what === 'customers') {
+            let records = 0; // the header first
+            const counted = counting(() => progress.update((done = records++)));
+            await pipeline(Readable.from(customerCsvRows(database.db, opts.store, {}, opts.asOf)), counted, stringify(), out);
+          } else {
+            // The API's export, piece by piece (on SQLite formatted by the reader threads: database.read).
+            const pieces = transactionCsvText(database.read, opts.store, { from: opts.from, to: opts.to });
+            await pipeline(Readable.from(textOf(pieces, (rows) => progress.update((done += rows)))), out);
+          }
         } finally {
           progress.update(Math.max(done, 0), Math.max(done, 0));
           progress.stop();
@@ -67,7 +63,20 @@ export function exportCommand(cli: Command, withDatabase: WithDatabase): void {
     });
 }
 
-async function* transactionRows(database: Database, opts: ExportOptions): AsyncGenerator<(string | number)[]> {
-  const rows = streamTransactions(database.db, opts.store, { from: opts.from, to: opts.to });
-  yield* transactionCsvRows(await rows.next(), rows);
+/** Passes records on, calling `each` before each one. */
+function counting(each: () => void): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(record, _enc, next) {
+      each();
+      next(null, record);
+    },
+  });
+}
+
+async function* textOf(pieces: AsyncIterable<{ text: string; rows: number }>, counted: (rows: number) => void): AsyncGenerator<string> {
+  for await (const piece of pieces) {
+    counted(piece.rows);
+    yield piece.text;
+  }
 }

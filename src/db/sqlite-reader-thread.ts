@@ -29,6 +29,46 @@ export interface ReadRequest {
   id: number;
   sql: string;
   params: unknown[];
+  /** A FormattedQuery's formatter (row-text.ts): answer with its text of the rows. */
+  formatter?: { module: string; name: string };
+}
+
+type Format = (rows: unknown[]) => string;
+// The callers' formatter modules, loaded at their first use (this thread imports none of them itself).
+const formatters = new Map<string, Promise<Format>>();
+
+function formatterOf(ref: { module: string; name: string }): Promise<Format> {
+  const key = `${ref.module}#${ref.name}`;
+  let format = formatters.get(key);
+  if (!format) {
+    format = import(ref.module).then((m: Record<string, { name?: string; format?: Format } | undefined>) => {
+      const f = m[ref.name];
+      if (f?.name !== ref.name || typeof f.format !== 'function') throw new Error(`${key} is not a row formatter`);
+      return f.format;
+    });
+    // A module that failed to load is tried again at the next query, not failed forever.
+    format.catch(() => formatters.delete(key));
+    formatters.set(key, format);
+  }
+  return format;
+}
+
+function read(m: ReadRequest, format?: Format): void {
+  try {
+    const stmt = statement(m.sql);
+    if (!stmt.reader) throw Object.assign(new Error('a read handle cannot write'), { code: 'SQLITE_READONLY' });
+    // A formatter takes the rows as arrays (row-text.ts); the statement is shared with plain reads.
+    const rows = stmt.raw(format !== undefined).all(...m.params);
+    if (!format) parentPort?.postMessage({ id: m.id, rows });
+    else parentPort?.postMessage({ id: m.id, batch: { text: format(rows), rows: rows.length, last: rows.at(-1) } });
+  } catch (err) {
+    fail(m, err);
+  }
+}
+
+function fail(m: ReadRequest, err: unknown): void {
+  const e = err as { message?: string; code?: string };
+  parentPort?.postMessage({ id: m.id, error: { message: e.message ?? String(err), code: e.code } });
 }
 
 parentPort?.on('message', (m: ReadRequest | 'close') => {
@@ -37,12 +77,6 @@ parentPort?.on('message', (m: ReadRequest | 'close') => {
     parentPort?.close();
     return;
   }
-  try {
-    const stmt = statement(m.sql);
-    if (!stmt.reader) throw Object.assign(new Error('a read handle cannot write'), { code: 'SQLITE_READONLY' });
-    parentPort?.postMessage({ id: m.id, rows: stmt.all(...m.params) });
-  } catch (err) {
-    const e = err as { message?: string; code?: string };
-    parentPort?.postMessage({ id: m.id, error: { message: e.message ?? String(err), code: e.code } });
-  }
+  if (!m.formatter) read(m);
+  else formatterOf(m.formatter).then((format) => read(m, format), (err: unknown) => fail(m, err));
 });

@@ -9,11 +9,18 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from 'kysely';
+import type { FormattedQuery, TextBatch } from './row-text.js';
 import { siblingModule, spawnThread } from './threads.js';
+
+/** A thread's answer to a read: its rows, or (a FormattedQuery) the rows as text. */
+interface Answer {
+  rows?: unknown[];
+  batch?: TextBatch<unknown>;
+}
 
 interface Thread {
   worker: Worker;
-  pending: Map<number, { resolve: (rows: unknown[]) => void; reject: (err: unknown) => void }>;
+  pending: Map<number, { resolve: (answer: Answer) => void; reject: (err: unknown) => void }>;
 }
 
 /**
@@ -21,7 +28,8 @@ interface Thread {
  * connection to the file. A query goes to the thread with the fewest queries in flight, so a slow
  * one (a search over a million customers) occupies one thread and the others keep answering.
  * No transactions: each query reads its own consistent snapshot (WAL). Its driver is meant to be
- * created once and shared (database.ts: the read handle and the scans).
+ * created once and shared (database.ts: the read handle and the scans). A FormattedQuery
+ * (row-text.ts) comes back as text its thread made of the rows, not as rows.
  */
 export function sqliteReaderDialect(file: string, threads: number): Dialect {
   const pool: Thread[] = [];
@@ -31,12 +39,12 @@ export function sqliteReaderDialect(file: string, threads: number): Dialect {
   const start = (thread: Thread) => {
     const worker = spawnThread(siblingModule(import.meta.url, 'sqlite-reader-thread'), { file });
     thread.worker = worker;
-    worker.on('message', (m: { id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
+    worker.on('message', (m: Answer & { id: number; error?: { message: string; code?: string } }) => {
       const p = thread.pending.get(m.id);
       if (!p) return;
       thread.pending.delete(m.id);
       if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
-      else p.resolve(m.rows ?? []);
+      else p.resolve(m);
     });
     worker.on('error', (err) => failAll(thread, err));
     worker.on('exit', () => {
@@ -45,7 +53,7 @@ export function sqliteReaderDialect(file: string, threads: number): Dialect {
     });
     worker.unref();
   };
-  const run = (sql: string, params: readonly unknown[]): Promise<unknown[]> => {
+  const run = (q: CompiledQuery): Promise<Answer> => {
     if (pool.length === 0) {
       for (let i = 0; i < threads; i++) {
         const thread = { pending: new Map() } as Thread;
@@ -58,14 +66,16 @@ export function sqliteReaderDialect(file: string, threads: number): Dialect {
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
       thread.worker.ref();
-      thread.worker.postMessage({ id, sql, params });
+      const { formatter } = q as Partial<FormattedQuery>;
+      thread.worker.postMessage({ id, sql: q.sql, params: q.parameters, formatter });
     }).finally(() => {
       if (thread.pending.size === 0) thread.worker.unref();
-    }) as Promise<unknown[]>;
+    }) as Promise<Answer>;
   };
   const connection: DatabaseConnection = {
     async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-      return { rows: (await run(q.sql, q.parameters)) as R[] };
+      const answer = await run(q);
+      return answer.batch ? ({ rows: [], batch: answer.batch } as QueryResult<R>) : { rows: (answer.rows ?? []) as R[] };
     },
     // eslint-disable-next-line require-yield
     async *streamQuery() {

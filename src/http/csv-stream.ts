@@ -28,7 +28,21 @@ async function* pieces(rows: AsyncIterable<unknown[]>): AsyncGenerator<string> {
  * sees a truncated transfer) instead of the error escaping as an uncaught exception.
  */
 export function csvStream(req: FastifyRequest, rows: AsyncIterable<unknown[]>): Readable {
-  return pipeline(Readable.from(pieces(rows)), new PassThrough(), (err) => {
+  return csvTextStream(req, pieces(rows));
+}
+
+/** The same from pieces of CSV text already made (the transactions export: transactionCsvText). */
+export function csvTextStream(req: FastifyRequest, text: AsyncIterable<string>): Readable {
+  return pipeline(Readable.from(text), new PassThrough(), (err) => {
     if (err) req.log.error({ err }, 'CSV stream failed; response cut short');
   });
+}
+
+/** The text of pieces, the first already pulled; ending early (the client left) ends the source too. */
+export async function* textOf(first: IteratorResult<{ text: string }>, rest: AsyncIterator<{ text: string }>): AsyncGenerator<string> {
+  try {
+    for (let next = first; !next.done; next = await rest.next()) yield next.value.text;
+  } finally {
+    await rest.return?.(undefined);
+  }
 }

@@ -3,8 +3,10 @@ import type { Page, PageRequest, Transaction, TransactionFilter } from '../domai
 import { parseInstant } from '../domain/validation.js';
 import { tableWalkFrom } from '../db/queries/table-walk.js';
 import { selectTransactions, toTransaction } from '../db/queries/transactions.js';
+import { selectAsText, type TextBatch } from '../db/row-text.js';
 import type { DB } from '../db/schema.js';
 import { pageOf } from './paging.js';
+import { EXPORT_BATCH_COLUMNS, type ExportedTransactionRow, TRANSACTION_CSV_HEADER, transactionCsvLines } from './transaction-csv.js';
 
 function checkFilter(f: TransactionFilter): void {
   if (f.from !== undefined) parseInstant(f.from, 'from');
@@ -39,41 +41,57 @@ export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: Tr
   return q.orderBy('id', 'desc').limit(page.limit + 1);
 }
 
+/**
+ * Rows per export batch: one statement and one piece of CSV text (some 330 KB) each. Larger
+ * batches cost more per row on a reader thread (the rows outlive more young collections).
+ */
 const EXPORT_BATCH = 2000;
 
-/** A transaction as exported: with the identifiers that name its customer outside this store. */
-export type ExportedTransaction = Transaction & { customerExternalId: string | null; customerEmail: string | null };
+/**
+ * The transactions export as CSV text, newest first: a piece per keyset batch of 2,000 rows (the
+ * same filters as the log), the header line leading the first, in bounded memory. Each batch is
+ * its own short query, so a long download never holds a read transaction open; the next one is
+ * asked for as soon as a batch arrives, so the database reads it while this one is written out.
+ * On SQLite the reader thread that reads a batch also formats it (transactionCsvLines, row-text.ts).
+ *
+ * @example for await (const piece of transactionCsvText(db, storeId, {})) out.write(piece.text)
+ * It can throw: ValidationError (before the first piece).
+ */
+export async function* transactionCsvText(db: Kysely<DB>, storeId: number, filter: TransactionFilter): AsyncGenerator<TextBatch<ExportedTransactionRow>> {
+  checkFilter(filter);
+  const walkFrom = await exportWalkFrom(db, storeId, filter);
+  const batch = (beforeId?: number) => selectAsText(db, exportBatch(db, storeId, filter, beforeId, walkFrom), transactionCsvLines);
+  let next: Promise<TextBatch<ExportedTransactionRow>> | undefined = batch();
+  let header = TRANSACTION_CSV_HEADER;
+  try {
+    while (next) {
+      const piece: TextBatch<ExportedTransactionRow> = await next;
+      next = piece.rows === EXPORT_BATCH && piece.last ? batch(piece.last[0]) : undefined;
+      if (header !== '' || piece.rows > 0) yield { ...piece, text: header + piece.text };
+      header = '';
+    }
+  } finally {
+    // Abandoned (the client went away): the batch read ahead is nobody's to await.
+    next?.catch(() => undefined);
+  }
+}
 
 /**
- * Streams every matching transaction, newest first, in bounded memory: keyset batches of
- * 2,000 rows, each its own short query, so a long download never holds a read transaction open.
- * It can throw: ValidationError (before the first row).
+ * One keyset batch: the log's rows below `beforeId`, newest first, each with its customer's
+ * external id and e-mail joined in (one statement a batch, not a lookup more).
  */
-export async function* streamTransactions(
-  db: Kysely<DB>,
-  storeId: number,
-  filter: TransactionFilter,
-): AsyncGenerator<ExportedTransaction> {
-  checkFilter(filter);
-  let beforeId: number | undefined;
-  for (;;) {
-    let q = selectTransactions(db, storeId, filter);
-    if (beforeId !== undefined) q = q.where('id', '<', beforeId);
-    const rows = await q.orderBy('id', 'desc').limit(EXPORT_BATCH).execute();
-    // Who each row is about, outside this store too: one lookup per batch, not per row.
-    const ids = [...new Set(rows.map((r) => r.customer_id))];
-    const customers = new Map(
-      ids.length === 0
-        ? []
-        : (await db.selectFrom('customers').select(['id', 'external_id', 'email']).where('store_id', '=', storeId).where('id', 'in', ids).execute()).map(
-            (c) => [c.id, c] as const,
-          ),
-    );
-    for (const row of rows) {
-      const c = customers.get(row.customer_id);
-      yield { ...toTransaction(row), customerExternalId: c?.external_id ?? null, customerEmail: c?.email ?? null };
-    }
-    if (rows.length < EXPORT_BATCH) return;
-    beforeId = rows[rows.length - 1].id;
-  }
+function exportBatch(db: Kysely<DB>, storeId: number, f: TransactionFilter, beforeId: number | undefined, walkFrom: number | undefined) {
+  let rows = selectTransactions(db, storeId, f, walkFrom);
+  if (beforeId !== undefined) rows = rows.where('id', '<', beforeId);
+  return db
+    .selectFrom(rows.orderBy('id', 'desc').limit(EXPORT_BATCH).as('t'))
+    .leftJoin('customers as c', (j) => j.onRef('c.id', '=', 't.customer_id').onRef('c.store_id', '=', 't.store_id'))
+    .select(EXPORT_BATCH_COLUMNS)
+    .orderBy('t.id', 'desc');
+}
+
+/** The store's whole log (or one type of it) is best walked in table order on SQLite (tableWalkFrom). */
+async function exportWalkFrom(db: Kysely<DB>, storeId: number, f: TransactionFilter): Promise<number | undefined> {
+  const storeWide = f.customerId === undefined && f.jobId === undefined && f.from === undefined && f.to === undefined;
+  return storeWide ? tableWalkFrom(db, 'transactions', storeId) : undefined;
 }

@@ -1,11 +1,10 @@
 import type { SchemaTypes } from '../type-provider.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { reverseTransaction } from '../../ledger/reverse.js';
-import { listTransactions, streamTransactions } from '../../ledger/transactions.js';
-import { transactionCsvRows } from '../../ledger/transaction-csv.js';
+import { listTransactions, transactionCsvText } from '../../ledger/transactions.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { csvStream } from '../csv-stream.js';
+import { csvTextStream, textOf } from '../csv-stream.js';
 import { sendWrite } from '../idempotent.js';
 import { pageRequest } from '../paging.js';
 import { commonErrors, postErrors, textAnswer, idempotencyHeader, idParams, ledgerWriteSchema, pageSchema } from '../schemas/common.js';
@@ -39,10 +38,11 @@ export const transactionRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async 
     },
     handler: async (req, reply) => {
       const { storeId } = principal(req);
-      const rows = streamTransactions(scans(storeId), storeId, req.query);
-      // Pull the first row before answering, so a bad filter is still a JSON error, not a broken CSV.
-      const first = await rows.next();
-      const csv = csvStream(req, transactionCsvRows(first, rows));
+      const pieces = transactionCsvText(scans(storeId), storeId, req.query);
+      // Pull the first piece before answering, so a bad filter or a failing database is still a
+      // JSON error, not a broken CSV.
+      const first = await pieces.next();
+      const csv = csvTextStream(req, textOf(first, pieces));
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="transactions.csv"')
