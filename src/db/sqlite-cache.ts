@@ -6,7 +6,11 @@
  * RSS ≤ 300 MB). Pages beyond them are read from the OS's file cache, a copy away.
  */
 export const WRITER_CACHE_KIB = 16_384;
-/** The job thread's connection: chunks of a million-row job touch the most pages. */
-export const JOB_CACHE_KIB = 32_768;
+/**
+ * The job thread's connection. It also bounds each sorter of a whole-upload statement (SQLite keeps
+ * a sort in memory up to the cache's size, then spills it to a temporary file): 8 MB measured as
+ * fast as 32 MB on a 1,000,000-row import (10.3 vs 10.6 s) with 23–34 MB less peak memory.
+ */
+export const JOB_CACHE_KIB = 8_192;
 /** Each reader thread's connection (sqlite-reader-thread.ts). */
 export const READER_CACHE_KIB = 16_384;
