@@ -198,13 +198,23 @@ async function applyCustomers(trx: Trx, job: JobRow, plan: ImportPlan, last: num
   if (to <= from) return done;
   const range = sql`r.job_id = ${job.id} AND r.customer_id > ${from} AND r.customer_id <= ${to} AND r.error IS NULL`;
   const valid = await sql<{ n: number }>`SELECT count(*) AS n FROM import_rows r WHERE ${range}`.execute(trx);
-  const applied = await applyRange(trx, job, plan, range);
+  // The chunk's customers lie in (from, to]: a range of the store's customers, not a probe per row.
+  const applied = await applyRange(trx, job, plan, range, sql<boolean>`c.id > ${from} AND c.id <= ${to}`);
   const n = Number(valid.rows[0].n);
   return { ...done, processed: n, succeeded: n - applied.skipped, skipped: applied.skipped, points: applied.points };
 }
 
-/** Applies the staged rows `r` in `range` (valid rows only), set-based: a customer's rows in order. */
-async function applyRange(trx: Trx, job: JobRow, plan: ImportPlan, range: RawBuilder<unknown>): Promise<{ skipped: number; points: number }> {
+/**
+ * Applies the staged rows `r` in `range` (valid rows only), set-based: a customer's rows in order.
+ * `within` bounds their customers `c` when the range does (customer order).
+ */
+async function applyRange(
+  trx: Trx,
+  job: JobRow,
+  plan: ImportPlan,
+  range: RawBuilder<unknown>,
+  within: RawBuilder<boolean> = sql<boolean>`1 = 1`,
+): Promise<{ skipped: number; points: number }> {
   const { row, where } = rowOf(trx, job, plan);
   let skipped = 0;
   if (plan.type === 'add') {
@@ -220,7 +230,7 @@ async function applyRange(trx: Trx, job: JobRow, plan: ImportPlan, range: RawBui
   }
   const appended = await appendLedgerRows(trx, {
     storeId: job.store_id,
-    customers: sql<boolean>`c.store_id = ${job.store_id} AND c.id IN (SELECT r.customer_id FROM import_rows r WHERE ${range})`,
+    customers: sql<boolean>`c.store_id = ${job.store_id} AND ${within} AND c.id IN (SELECT r.customer_id FROM import_rows r WHERE ${range})`,
     join: sql`JOIN import_rows r ON r.customer_id = c.id AND ${range}`,
     where,
     orderBy: plan.type === 'history' ? sql`r.seq` : sql`r.customer_id`,
