@@ -10,7 +10,12 @@ import { SNIFF_BYTES, sniff } from '../domain/import/sniff.js';
 /** Bounds that keep a hostile file from costing unbounded memory or time. */
 export const MAX_COLUMNS = 1000;
 export const MAX_RECORD_BYTES = 256 * 1024;
-const BATCH_ROWS = 2000;
+/**
+ * Records per batch. 2,000 was 4% faster on a 1,000,000-row import, but its batches outlived the
+ * young generation and were promoted: the serving thread's heap grew by 84 MB staging a dated file
+ * (peak RSS 328 MB, 245 MB with 1,000).
+ */
+const BATCH_ROWS = 1000;
 
 /** A batch of checked records, in file order. */
 export interface ParsedBatch {
@@ -28,7 +33,7 @@ export interface ParseOptions {
 }
 
 /**
- * Reads an import upload as it arrives and yields checked records in batches of up to 2,000, in
+ * Reads an import upload as it arrives and yields checked records in batches of up to 1,000, in
  * bounded memory: the encoding and delimiter are sniffed from the first 64 KB; quote-free records
  * are split directly, and csv-parse streams the rest from the first quote on. `line` is the spreadsheet row (the header is line 1; a quoted field holding newlines
  * stays one row; a blank line is still a row, and is skipped).

@@ -77,7 +77,7 @@ const clean = (text: string) => text.replaceAll('\u0000', '');
 
 /**
  * Reads an upload as it arrives and stages its rows in import_rows under `jobId`, a batch of up to
- * 2,000 per short transaction (never the file in memory, never a long write lock); rows the
+ * 1,000 per short transaction (never the file in memory, never a long write lock); rows the
  * parser refused are staged as invalid with their errors in job_errors. Each row is staged with
  * the customer it names, if the store has them (by id, else external id, else e-mail, as the
  * job's resolve step finds them: that step then has only the rows of members still to create, or
