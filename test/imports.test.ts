@@ -283,6 +283,27 @@ for (const dialect of DIALECTS) {
       expect(await balance(s, rv2.id)).toBe(20);
     });
 
+    it('sweeps the staged rows of a finished import, completed or cancelled, once the job shows it', async () => {
+      const s = await server.newStore('sweep');
+      const members = await Promise.all(Array.from({ length: 30 }, () => aCustomer(s)));
+      const stagedOf = async (jobId: number) =>
+        Number((await sql<{ n: number }>`SELECT count(*) AS n FROM import_rows WHERE job_id = ${jobId}`.execute(server.database.db)).rows[0].n);
+      const swept = async (jobId: number) => {
+        for (let i = 0; i < 200 && (await stagedOf(jobId)) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+        return stagedOf(jobId);
+      };
+      const done = await imported(s, 'type=add', csv(['customerId,points', ...members.map((c) => `${c.id},1`)]));
+      expect(done).toMatchObject({ status: 'completed', succeeded: 30 });
+      expect(await swept(done.id)).toBe(0);
+      // Cancelled as soon as it is queued (the worker runs two rows a chunk): what it staged goes too.
+      const res = await upload(s, 'type=add', csv(['customerId,points', ...members.map((c) => `${c.id},1`)]));
+      expect(res.status, res.text).toBe(202);
+      await s.api('POST', `/v1/jobs/${res.body.job.id}/cancel`);
+      const cancelled = await waitForJob(s, res.body.job.id);
+      expect(cancelled.status).toBe('cancelled');
+      expect(await swept(cancelled.id)).toBe(0);
+    });
+
     it('finishes an add or set job an earlier release left before its ordering pass by apply position, each row once', async () => {
       // A server without a worker of its own: the chunks run here, one at a time.
       const bare = await startServer(dialect);

@@ -6,7 +6,7 @@ import { isTransientDatabaseError } from '../db/errors.js';
 import { lockJob, runnableJobs, toJob, updateJob } from '../db/queries/jobs.js';
 import { appendOutbox } from '../db/queries/outbox.js';
 import type { DB, JobRow } from '../db/schema.js';
-import { type ChunkResult, jobKind, scheduleDueJobs } from '../ledger/job-kinds/index.js';
+import { type ChunkResult, jobKind, scheduleDueJobs, sweepFinishedJobs } from '../ledger/job-kinds/index.js';
 
 export interface RunnerOptions {
   /** Most items per chunk transaction. */
@@ -45,6 +45,8 @@ const RETRY_DELAY_MS = 250;
 /** How long chunks stay short after a writer last waited for one. */
 const CONTENDED_FOR_MS = 2_000;
 const MAX_RETRY_DELAY_MS = 10_000;
+/** Rows per sweep step of what finished jobs left behind (about 20 ms on SQLite). */
+const SWEEP_ROWS = 20_000;
 
 /**
  * PostgreSQL plans a chunk's keyset scan from table statistics; right after a large import or
@@ -70,6 +72,8 @@ export class JobRunner {
   readonly #opts: Required<Omit<RunnerOptions, 'afterChunk'>> & Pick<RunnerOptions, 'afterChunk'>;
   /** Current chunk size per job (adapted to chunkMs). */
   readonly #sizes = new Map<number, number>();
+  /** Whether finished jobs may have left rows behind for the sweep (see #sweep); at start, what a crash left. */
+  #sweepWanted = true;
   /** Moving average of ms per item, per job and phase (a selection step costs less than an apply step). */
   readonly #perItem = new Map<string, number>();
   /** When each store may have its next turn (rate cap), and when a failing job may be retried. */
@@ -119,6 +123,8 @@ export class JobRunner {
       try {
         if (this.#opts.scheduleMs > 0 && Date.now() - scheduled >= this.#opts.scheduleMs) {
           scheduled = Date.now();
+          // What another process's finished jobs (or one that died) left behind, too.
+          this.#sweepWanted = true;
           const queued = await this.committer.run((trx) => scheduleDueJobs(trx));
           if (queued > 0) this.log('scheduled jobs queued', { queued });
         }
@@ -141,7 +147,7 @@ export class JobRunner {
     const byStore = new Map<number, number>();
     for (const j of jobs) if (!byStore.has(j.store_id)) byStore.set(j.store_id, j.id);
     const stores = [...byStore.keys()];
-    if (stores.length === 0) return this.#opts.idleMs;
+    if (stores.length === 0) return (await this.#sweep()) ? 0 : this.#opts.idleMs;
     this.#turn = (this.#turn + 1) % stores.length;
     let worked = false;
     let soonest = Number.POSITIVE_INFINITY;
@@ -156,9 +162,29 @@ export class JobRunner {
       const outcome = await this.runChunk(jobId, storeId);
       if (outcome !== 'busy') worked = true;
     }
-    if (worked) return 0;
+    // Housekeeping takes a turn after the stores' jobs, one step a round.
+    if ((await this.#sweep()) || worked) return 0;
     // Another runner holds every job's chunk, or every store is waiting for its rate.
     return Number.isFinite(soonest) ? Math.max(1, soonest - Date.now()) : 20;
+  }
+
+  /**
+   * One step of removing what finished jobs left behind (JobKindSpec.sweep: an import's staged
+   * rows), in a transaction of its own, while there may be some (since a job finished here, at
+   * start, and at every schedule tick). True if it removed any. Its failure is logged and retried
+   * at the next round: housekeeping never fails a job.
+   */
+  async #sweep(): Promise<boolean> {
+    if (!this.#sweepWanted || this.#stopped) return false;
+    try {
+      const removed = await this.committer.run((trx) => sweepFinishedJobs(trx, SWEEP_ROWS));
+      this.#opts.afterChunk?.();
+      if (removed === 0) this.#sweepWanted = false;
+      return removed > 0;
+    } catch (err) {
+      this.log('sweep failed (will retry)', { err: String(err) });
+      return false;
+    }
   }
 
   /** Runs one chunk of a job (in its own transaction), recording a failure if it throws. */
@@ -188,6 +214,7 @@ export class JobRunner {
     if (outcome !== 'busy') this.#started.add(id);
     if (this.#opts.afterChunk?.()) this.#contendedUntil = Date.now() + CONTENDED_FOR_MS;
     if (outcome === 'finished') {
+      this.#sweepWanted = true;
       this.#started.delete(id);
       this.#sizes.delete(id);
       for (const key of this.#perItem.keys()) if (key.startsWith(`${id}:`)) this.#perItem.delete(key);
@@ -204,15 +231,19 @@ export class JobRunner {
     return outcome;
   }
 
-  /** Works on one job until it is finished or its chunk is held by another runner (tests, tools). */
+  /**
+   * Works on one job until it is finished or its chunk is held by another runner (tests, tools),
+   * then removes what it left behind (a CLI import's staged rows).
+   */
   async runJob(id: number): Promise<void> {
     const job = await this.db.selectFrom('jobs').select('store_id').where('id', '=', id).executeTakeFirstOrThrow();
     while (!this.#stopped) {
       const outcome = await this.runChunk(id, job.store_id);
-      if (outcome !== 'progress') return;
+      if (outcome !== 'progress') break;
       const retry = this.#notBefore.get(`job:${id}`);
       if (retry && retry > Date.now()) await new Promise((r) => setTimeout(r, retry - Date.now()));
     }
+    while (await this.#sweep());
   }
 
   /**

@@ -172,14 +172,5 @@ async function discardStaleUploads(db: Kysely<DB>, committer: Committer, storeId
     .where('created_at', '<', Date.now() - STALE_UPLOAD_MS)
     .execute();
   for (const { id } of stale) await discard(committer, id);
-  // A cancelled or failed import stops before its cleanup phase: its staged rows go now.
-  const ended = await db
-    .selectFrom('jobs')
-    .select('id')
-    .where('store_id', '=', storeId)
-    .where('kind', '=', importKind.kind)
-    .where('status', 'in', ['cancelled', 'failed'])
-    .where((eb) => eb.exists(eb.selectFrom('import_rows').select('import_rows.id').whereRef('import_rows.job_id', '=', 'jobs.id')))
-    .execute();
-  for (const { id } of ended) await committer.run((trx) => trx.deleteFrom('import_rows').where('job_id', '=', id).execute());
+  // A finished import's staged rows (completed, failed or cancelled) go by the job runners' sweep.
 }

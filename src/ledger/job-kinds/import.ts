@@ -12,7 +12,8 @@ import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
 /**
  * Progress of an import between chunks: each validation step is a chunk; then (unless the file
  * is refused whole, mode=atomic) members are created, in chunks of file lines (`cursor`), by
- * external id and then by e-mail; then the rows are applied, and the staged rows go.
+ * external id and then by e-mail; then the rows are applied. The job is then done; its staged
+ * rows go afterwards, by the runners' sweep (`sweep` below).
  * add/set give each customer one row, applied in customer order (`by: 'customer'`: `cursor` is
  * the last customer applied, read off the staged rows' customer index — no ordering pass); a
  * history is first ordered (each customer's rows in time order) and applied by that order
@@ -97,12 +98,24 @@ export const importKind: JobKindSpec<ImportPlan> = {
         // PostgreSQL: the ledger's statistics are from before the import; a store that had no
         // rows then would be planned as having none still (nested loops over a million rows).
         if (dialectOf(trx) === 'postgres') await sql`ANALYZE transactions`.execute(trx);
-        return { ...base, state: { phase: 'cleanup' } };
+        // Done: the staged rows go afterwards, by the runners' sweep (importKind.sweep).
+        return { ...base, last: true };
       case 'cleanup': {
+        // A job an earlier release left cleaning up its staged rows as its last phase.
         const gone = await sql`DELETE FROM import_rows WHERE id IN (SELECT id FROM import_rows WHERE job_id = ${job.id} LIMIT ${CLEANUP_ROWS})`.execute(trx);
         return { ...base, last: Number(gone.numAffectedRows ?? 0) < CLEANUP_ROWS };
       }
     }
+  },
+
+  async sweep(trx, size) {
+    // The staged rows of a finished import (completed, failed, cancelled), one job at a time.
+    const ended = await sql<{ id: number }>`SELECT j.id FROM jobs j
+      WHERE j.kind = 'import' AND j.status IN ('completed', 'failed', 'cancelled')
+        AND EXISTS (SELECT 1 FROM import_rows r WHERE r.job_id = j.id) LIMIT 1`.execute(trx);
+    if (ended.rows.length === 0) return 0;
+    const gone = await sql`DELETE FROM import_rows WHERE id IN (SELECT id FROM import_rows WHERE job_id = ${Number(ended.rows[0].id)} LIMIT ${size})`.execute(trx);
+    return Number(gone.numAffectedRows ?? 0);
   },
 };
 
@@ -114,7 +127,7 @@ async function decide(trx: Trx, job: JobRow, plan: ImportPlan, base: ChunkResult
   const rows = Number(r.rows[0].rows);
   const invalid = Number(r.rows[0].invalid);
   const counted = { ...base, processed: invalid, failed: invalid };
-  if (plan.mode === 'atomic' && invalid > 0) return { ...counted, processed: rows, skipped: rows - invalid, state: { phase: 'cleanup' } };
+  if (plan.mode === 'atomic' && invalid > 0) return { ...counted, processed: rows, skipped: rows - invalid, last: true };
   return plan.type === 'add' ? applyNext(trx, job, plan, counted) : { ...counted, state: { phase: 'groups' } };
 }
 

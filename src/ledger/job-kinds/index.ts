@@ -34,6 +34,15 @@ export async function scheduleDueJobs(trx: Trx, now = Date.now()): Promise<numbe
   return queued;
 }
 
+/** One sweep step (JobKindSpec.sweep) of the first kind that has something left, in the caller's transaction: rows removed (0: nothing left). */
+export async function sweepFinishedJobs(trx: Trx, size: number): Promise<number> {
+  for (const spec of Object.values(KINDS)) {
+    const removed = spec?.sweep ? await spec.sweep(trx, size) : 0;
+    if (removed > 0) return removed;
+  }
+  return 0;
+}
+
 /** A kind's parameters as stored: the current version's shape, tagged with its number. */
 export function encodeParams<P>(spec: JobKindSpec<P>, params: P): string {
   return JSON.stringify({ v: spec.version, ...params });

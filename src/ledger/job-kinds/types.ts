@@ -61,6 +61,12 @@ export interface JobKindSpec<P> {
    * caller's transaction; every runner calls it about once a minute. Returns how many it queued.
    */
   schedule?(trx: Trx, now: number): Promise<number>;
+  /**
+   * Removes, in the caller's transaction, up to `size` of the working rows this kind's finished
+   * jobs left behind (an import's staged rows), once the job is shown finished: housekeeping,
+   * never part of the job. Returns how many it removed (0: none are left).
+   */
+  sweep?(trx: Trx, size: number): Promise<number>;
 }
 
 /** A read handle, for previews. */
