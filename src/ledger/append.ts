@@ -9,7 +9,7 @@ import { appendTransactionBatchEvents, appendTransactionEvent } from '../db/quer
 import { toTransaction } from '../db/queries/transactions.js';
 import { prepared, PREPARED_SQL } from '../db/prepared.js';
 import type { TransactionRow } from '../db/schema.js';
-import { PG_COMPILER } from '../db/pg-compiler.js';
+import { PG_COMPILER } from '../db/compilers.js';
 import { consumeSql, lotsForRow, lotsForRows, lotsFromIns } from './lots.js';
 import { moveTiers } from './tier-moves.js';
 import { rollupCte, rollupOnePg, rollupRow, rollupRows } from './rollup.js';

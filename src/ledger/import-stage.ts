@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { CompiledQuery, DummyDriver, Kysely, type RawBuilder, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
+import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 import type { Committer, Trx } from '../db/committer.js';
+import { SQLITE_COMPILER } from '../db/compilers.js';
 import { dialectOf } from '../db/dialect-of.js';
 import { UploadTooLargeError } from '../domain/errors.js';
 import type { ImportField } from '../domain/import/headers.js';
@@ -158,15 +159,6 @@ const SQLITE_VALUES_ROWS = 500;
 const SQLITE_INSERTS_MAX = 64;
 /** SQLite's multi-row INSERT of n staged rows binding the columns of a mask, by `mask:n` (bounded). */
 const sqliteInserts = new Map<string, string>();
-/** Compiles (never runs) SQLite SQL: the staging statements' text, written once per shape. */
-const SQLITE_COMPILER = new Kysely<unknown>({
-  dialect: {
-    createAdapter: () => new SqliteAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new SqliteIntrospector(db),
-    createQueryCompiler: () => new SqliteQueryCompiler(),
-  },
-});
 
 /** Which staged columns any of the rows has a value for (bit i: STAGED_COLUMNS[i]). */
 function usedColumns(rows: readonly StagedJson[]): number {

@@ -30,9 +30,11 @@ export async function listTransactions(
  * alone has no index, and a rare type reads the store's ledger newest first until a page.
  */
 export async function transactionWalkFrom(db: Kysely<DB>, storeId: number, f: TransactionFilter): Promise<number | undefined> {
-  const typeOnly = f.type !== undefined && f.customerId === undefined && f.jobId === undefined && f.from === undefined && f.to === undefined;
-  return typeOnly ? tableWalkFrom(db, 'transactions', storeId) : undefined;
+  return f.type !== undefined && storeWide(f) ? tableWalkFrom(db, 'transactions', storeId) : undefined;
 }
+
+/** Whether a filter keeps to the store's whole log (or one type of it): no index narrows it. */
+const storeWide = (f: TransactionFilter) => f.customerId === undefined && f.jobId === undefined && f.from === undefined && f.to === undefined;
 
 /** The statement behind one page of listTransactions (limit + 1 rows), unchecked; the benchmarks time it raw. */
 export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: TransactionFilter, page: PageRequest, walkFrom?: number) {
@@ -92,6 +94,5 @@ function exportBatch(db: Kysely<DB>, storeId: number, f: TransactionFilter, befo
 
 /** The store's whole log (or one type of it) is best walked in table order on SQLite (tableWalkFrom). */
 async function exportWalkFrom(db: Kysely<DB>, storeId: number, f: TransactionFilter): Promise<number | undefined> {
-  const storeWide = f.customerId === undefined && f.jobId === undefined && f.from === undefined && f.to === undefined;
-  return storeWide ? tableWalkFrom(db, 'transactions', storeId) : undefined;
+  return storeWide(f) ? tableWalkFrom(db, 'transactions', storeId) : undefined;
 }

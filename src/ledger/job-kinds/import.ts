@@ -30,8 +30,6 @@ type ImportState =
   | { phase: 'finish' }
   | { phase: 'cleanup' };
 
-const CLEANUP_ROWS = 20_000;
-
 /** Phases whose chunks are bounded by the chunk size; the others are a statement or a few over the whole upload. */
 const CHUNKED_PHASES = new Set<ImportState['phase']>(['members', 'apply', 'cleanup']);
 /**
@@ -100,11 +98,9 @@ export const importKind: JobKindSpec<ImportPlan> = {
         if (dialectOf(trx) === 'postgres') await sql`ANALYZE transactions`.execute(trx);
         // Done: the staged rows go afterwards, by the runners' sweep (importKind.sweep).
         return { ...base, last: true };
-      case 'cleanup': {
-        // A job an earlier release left cleaning up its staged rows as its last phase.
-        const gone = await sql`DELETE FROM import_rows WHERE id IN (SELECT id FROM import_rows WHERE job_id = ${job.id} LIMIT ${CLEANUP_ROWS})`.execute(trx);
-        return { ...base, last: Number(gone.numAffectedRows ?? 0) < CLEANUP_ROWS };
-      }
+      case 'cleanup':
+        // A job an earlier release left cleaning up its staged rows: done; the sweep removes them.
+        return { ...base, last: true };
     }
   },
 
