@@ -177,7 +177,10 @@ export function openSqlite(file: string, cacheKib = WRITER_CACHE_KIB): SQLite.Da
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`cache_size = -${cacheKib}`);
-  sqlite.pragma('temp_store = MEMORY');
+  // A sort or a temporary table larger than the page cache spills to a temporary file (the OS's
+  // file cache), not to the heap: in memory, the sorts of a 1,000,000-row import's validation
+  // had kept 70 MB more per statement (issue 13: the server's peak RSS ≤ 300 MB).
+  sqlite.pragma('temp_store = FILE');
   return sqlite;
 }
 
