@@ -3,7 +3,7 @@ import type { Page, PageRequest, Transaction, TransactionFilter } from '../domai
 import { parseInstant } from '../domain/validation.js';
 import { tableWalkFrom } from '../db/queries/table-walk.js';
 import { selectTransactions, toTransaction } from '../db/queries/transactions.js';
-import { selectAsText, type TextBatch } from '../db/row-text.js';
+import { selectAsText, TEXT_BATCH_ROWS, type TextBatch } from '../db/row-text.js';
 import type { DB } from '../db/schema.js';
 import { pageOf } from './paging.js';
 import { EXPORT_BATCH_COLUMNS, type ExportedTransactionRow, TRANSACTION_CSV_HEADER, transactionCsvLines } from './transaction-csv.js';
@@ -43,14 +43,9 @@ export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: Tr
   return q.orderBy('id', 'desc').limit(page.limit + 1);
 }
 
-/**
- * Rows per export batch: one statement and one piece of CSV text (some 330 KB) each. Larger
- * batches cost more per row on a reader thread (the rows outlive more young collections).
- */
-const EXPORT_BATCH = 2000;
 
 /**
- * The transactions export as CSV text, newest first: a piece per keyset batch of 2,000 rows (the
+ * The transactions export as CSV text, newest first: a piece per keyset batch of TEXT_BATCH_ROWS rows (the
  * same filters as the log), the header line leading the first, in bounded memory. Each batch is
  * its own short query, so a long download never holds a read transaction open; the next one is
  * asked for as soon as a batch arrives, so the database reads it while this one is written out.
@@ -68,7 +63,7 @@ export async function* transactionCsvText(db: Kysely<DB>, storeId: number, filte
   try {
     while (next) {
       const piece: TextBatch<ExportedTransactionRow> = await next;
-      next = piece.rows === EXPORT_BATCH && piece.last ? batch(piece.last[0]) : undefined;
+      next = piece.rows === TEXT_BATCH_ROWS && piece.last ? batch(piece.last[0]) : undefined;
       if (header !== '' || piece.rows > 0) yield { ...piece, text: header + piece.text };
       header = '';
     }
@@ -86,7 +81,7 @@ function exportBatch(db: Kysely<DB>, storeId: number, f: TransactionFilter, befo
   let rows = selectTransactions(db, storeId, f, walkFrom);
   if (beforeId !== undefined) rows = rows.where('id', '<', beforeId);
   return db
-    .selectFrom(rows.orderBy('id', 'desc').limit(EXPORT_BATCH).as('t'))
+    .selectFrom(rows.orderBy('id', 'desc').limit(TEXT_BATCH_ROWS).as('t'))
     .leftJoin('customers as c', (j) => j.onRef('c.id', '=', 't.customer_id').onRef('c.store_id', '=', 't.store_id'))
     .select(EXPORT_BATCH_COLUMNS)
     .orderBy('t.id', 'desc');
