@@ -117,7 +117,8 @@ export async function stageUpload(
       staged.invalid += bad.size;
       // One batch in flight while the next is parsed: PostgreSQL writes it in its own process meanwhile.
       await inFlight;
-      if (rows.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, rows, errors));
+      // Not durable: nothing reads staged rows before the commit that completes the upload, which is.
+      if (rows.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, rows, errors), { durable: false });
       // A failed write is reported once the next batch is parsed; until then it is already settled.
       inFlight.catch(() => undefined);
     }
