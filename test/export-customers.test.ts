@@ -2,8 +2,11 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { Customer } from '../src/domain/types.js';
+import { customerCsvText } from '../src/ledger/export-customers.js';
 import { parseImport } from '../src/ledger/import-parse.js';
+import { seedCustomers } from '../src/ledger/seed.js';
 import { DIALECTS } from './support/databases.js';
+import { aCustomer } from './support/fixtures.js';
 import { useServer } from './support/server.js';
 
 const HEADER = 'id,externalId,email,firstName,lastName,balance,lifetimePoints,tier,createdAt';
@@ -68,12 +71,36 @@ for (const dialect of DIALECTS) {
 
     it('streams more customers than one read batch, each once, in id order', async () => {
       const store = await ctx.server.newStore('Big customers export');
-      const { seedCustomers } = await import('../src/ledger/seed.js');
       await seedCustomers(ctx.server.database.db, ctx.server.committer, store.id, 2500);
       const rows = parse((await store.api('GET', '/v1/customers/export.csv')).text, { columns: true }) as Record<string, string>[];
       const ids = rows.map((r) => Number(r.id));
       expect(ids).toHaveLength(2500);
       expect(ids).toEqual([...new Set(ids)].sort((x, y) => x - y));
+    });
+
+    it('writes the same bytes whether the reader thread formats the rows (SQLite) or the serving thread does, now and as of a moment', async () => {
+      const store = await ctx.server.newStore('Customers export twins');
+      await ctx.server.database.db.insertInto('tiers').values({ store_id: store.id, name: 'Gold, "1st"', threshold: 40, entry_reward_points: null, created_at: Date.now() }).execute();
+      await seedCustomers(ctx.server.database.db, ctx.server.committer, store.id, 2500);
+      await aCustomer(store, { balance: 50, externalId: '=ext,"1"', email: '+a@example.com', firstName: 'Said "hi",\r\nthen', lastName: '-left' });
+      await pause(5);
+      const moment = new Date().toISOString();
+      await aCustomer(store, { balance: 7, firstName: '@later' });
+      for (const query of ['', `?asOf=${encodeURIComponent(moment)}`, '?minBalance=100']) {
+        const served = await store.api('GET', `/v1/customers/export.csv${query}`);
+        expect(served.status).toBe(200);
+        // The writer's handle has no reader thread: the same formatter runs here.
+        let here = '';
+        const params = new URLSearchParams(query);
+        const asOf = params.get('asOf') ?? undefined;
+        const filter = params.has('minBalance') ? { minBalance: Number(params.get('minBalance')) } : {};
+        for await (const piece of customerCsvText(ctx.server.database.db, store.id, filter, asOf)) here += piece.text;
+        expect(served.text).toBe(here);
+      }
+      const rows = parse((await store.api('GET', '/v1/customers/export.csv')).text, { columns: true }) as Record<string, string>[];
+      expect(rows).toHaveLength(2502);
+      expect(rows[2500]).toMatchObject({ externalId: '\'=ext,"1"', email: "'+a@example.com", firstName: 'Said "hi",\r\nthen', lastName: "'-left", balance: '50', tier: 'Gold, "1st"' });
+      expect(rows[2501]).toMatchObject({ firstName: "'@later", balance: '7', tier: '' });
     });
   });
 }

@@ -1,11 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { stringify } from 'csv-stringify';
 import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
-import { customerCsvRows } from '../ledger/export-customers.js';
+import { customerCsvText } from '../ledger/export-customers.js';
 import { transactionCsvText } from '../ledger/transactions.js';
 import { progressReporter } from './progress.js';
 
@@ -46,32 +45,18 @@ export function exportCommand(cli: Command, withDatabase: WithDatabase): void {
         let done = 0;
         const out = opts.out ? createWriteStream(opts.out) : process.stdout;
         try {
-          if (what === 'customers') {
-            let records = 0; // the header first
-            const counted = counting(() => progress.update((done = records++)));
-            await pipeline(Readable.from(customerCsvRows(database.db, opts.store, {}, opts.asOf)), counted, stringify(), out);
-          } else {
-            // The API's export, piece by piece (on SQLite formatted by the reader threads: database.read).
-            const pieces = transactionCsvText(database.read, opts.store, { from: opts.from, to: opts.to });
-            await pipeline(Readable.from(textOf(pieces, (rows) => progress.update((done += rows)))), out);
-          }
+          // The API's exports, piece by piece (on SQLite formatted by the reader threads: database.read).
+          const pieces =
+            what === 'customers'
+              ? customerCsvText(database.read, opts.store, {}, opts.asOf)
+              : transactionCsvText(database.read, opts.store, { from: opts.from, to: opts.to });
+          await pipeline(Readable.from(textOf(pieces, (rows) => progress.update((done += rows)))), out);
         } finally {
           progress.update(Math.max(done, 0), Math.max(done, 0));
           progress.stop();
         }
       });
     });
-}
-
-/** Passes records on, calling `each` before each one. */
-function counting(each: () => void): Transform {
-  return new Transform({
-    objectMode: true,
-    transform(record, _enc, next) {
-      each();
-      next(null, record);
-    },
-  });
 }
 
 async function* textOf(pieces: AsyncIterable<{ text: string; rows: number }>, counted: (rows: number) => void): AsyncGenerator<string> {

@@ -68,3 +68,31 @@ export async function selectAsText<R extends readonly unknown[]>(
   const rows = result.rows.map((r) => Object.values(r) as unknown as R);
   return { text: formatter.format(rows), rows: rows.length, last: rows.at(-1) };
 }
+
+/**
+ * A keyset walk as text, batch after batch, the header line leading the first (an empty walk
+ * still has it); a batch shorter than `size` is the last. The next batch is asked for as soon as
+ * one arrives, so the database reads it while this one is written out.
+ *
+ * @example yield* textBatches(HEADER, TEXT_BATCH_ROWS, (last) => selectAsText(db, batchAfter(last?.[0] ?? 0), lines))
+ */
+export async function* textBatches<R>(header: string, size: number, batch: (last?: R) => Promise<TextBatch<R>>): AsyncGenerator<TextBatch<R>> {
+  let next: Promise<TextBatch<R>> | undefined = readAhead(batch());
+  let lead = header;
+  while (next) {
+    const piece: TextBatch<R> = await next;
+    next = piece.rows === size && piece.last !== undefined ? readAhead(batch(piece.last)) : undefined;
+    if (lead !== '' || piece.rows > 0) yield { ...piece, text: lead + piece.text };
+    lead = '';
+  }
+}
+
+/**
+ * A batch read ahead, marked handled at once: it can fail while the walk waits at a yield (the
+ * client reading slowly) or after the walk was abandoned (the client went away), and unhandled
+ * its rejection would end the process (Node's default); awaited, it still throws.
+ */
+function readAhead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

@@ -31,7 +31,7 @@ export function csvStream(req: FastifyRequest, rows: AsyncIterable<unknown[]>): 
   return csvTextStream(req, pieces(rows));
 }
 
-/** The same from pieces of CSV text already made (the transactions export: transactionCsvText). */
+/** The same from pieces of CSV text already made (the exports of transactions and customers: row-text.ts). */
 export function csvTextStream(req: FastifyRequest, text: AsyncIterable<string>): Readable {
   return pipeline(Readable.from(text), new PassThrough(), (err) => {
     if (err) req.log.error({ err }, 'CSV stream failed; response cut short');

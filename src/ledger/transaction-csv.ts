@@ -1,7 +1,7 @@
 import { escapeCsvCell } from '../domain/csv-cell.js';
 import { csvField, csvLine } from '../domain/csv-field.js';
 import { rowFormatter } from '../db/row-text.js';
-import { iso } from '../db/time.js';
+import { repeatingIso } from '../db/time.js';
 
 export const TRANSACTION_CSV_COLUMNS = [
   'id',
@@ -64,16 +64,8 @@ export type ExportedTransactionRow = readonly [
 const text = (v: string | null) => (v === null ? '' : csvField(escapeCsvCell(v)));
 const optional = (v: number | null) => (v === null ? '' : String(v));
 
-// iso() of the last moment asked for: rows written together (an import's, a job's) share theirs.
-let lastMs = Number.NaN;
-let lastIso = '';
-function createdIso(ms: number): string {
-  if (ms !== lastMs) {
-    lastIso = iso(Number(ms));
-    lastMs = ms;
-  }
-  return lastIso;
-}
+// Rows written together (an import's, a job's) share their moment.
+const createdIso = repeatingIso();
 
 /**
  * One CSV line per transaction: the API's fields (Transaction), the actor flattened, every text

@@ -3,7 +3,7 @@ import type { Page, PageRequest, Transaction, TransactionFilter } from '../domai
 import { parseInstant } from '../domain/validation.js';
 import { tableWalkFrom } from '../db/queries/table-walk.js';
 import { selectTransactions, toTransaction } from '../db/queries/transactions.js';
-import { selectAsText, TEXT_BATCH_ROWS, type TextBatch } from '../db/row-text.js';
+import { selectAsText, TEXT_BATCH_ROWS, type TextBatch, textBatches } from '../db/row-text.js';
 import type { DB } from '../db/schema.js';
 import { pageOf } from './paging.js';
 import { EXPORT_BATCH_COLUMNS, type ExportedTransactionRow, TRANSACTION_CSV_HEADER, transactionCsvLines } from './transaction-csv.js';
@@ -57,20 +57,9 @@ export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: Tr
 export async function* transactionCsvText(db: Kysely<DB>, storeId: number, filter: TransactionFilter): AsyncGenerator<TextBatch<ExportedTransactionRow>> {
   checkFilter(filter);
   const walkFrom = await exportWalkFrom(db, storeId, filter);
-  const batch = (beforeId?: number) => selectAsText(db, exportBatch(db, storeId, filter, beforeId, walkFrom), transactionCsvLines);
-  let next: Promise<TextBatch<ExportedTransactionRow>> | undefined = batch();
-  let header = TRANSACTION_CSV_HEADER;
-  try {
-    while (next) {
-      const piece: TextBatch<ExportedTransactionRow> = await next;
-      next = piece.rows === TEXT_BATCH_ROWS && piece.last ? batch(piece.last[0]) : undefined;
-      if (header !== '' || piece.rows > 0) yield { ...piece, text: header + piece.text };
-      header = '';
-    }
-  } finally {
-    // Abandoned (the client went away): the batch read ahead is nobody's to await.
-    next?.catch(() => undefined);
-  }
+  yield* textBatches<ExportedTransactionRow>(TRANSACTION_CSV_HEADER, TEXT_BATCH_ROWS, (last) =>
+    selectAsText(db, exportBatch(db, storeId, filter, last?.[0], walkFrom), transactionCsvLines),
+  );
 }
 
 /**

@@ -3,11 +3,11 @@ import { PassThrough, pipeline } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { DomainError, RequestError, UploadInterruptedError, UploadTooLargeError, ValidationError } from '../../domain/errors.js';
-import { customerCsvRows } from '../../ledger/export-customers.js';
+import { customerCsvText } from '../../ledger/export-customers.js';
 import { receiveImport } from '../../ledger/imports.js';
 import { principal } from '../auth.js';
 import type { AppContext } from '../context.js';
-import { csvStream } from '../csv-stream.js';
+import { csvTextStream, textOf } from '../csv-stream.js';
 import { commonErrors, idempotencyHeader, postErrors, textAnswer } from '../schemas/common.js';
 import { customerExportQuery, importPreviewReply, importQuery } from '../schemas/imports.js';
 
@@ -92,17 +92,14 @@ export const importRoutes: FastifyPluginAsync<{ ctx: AppContext; maxBytes: numbe
     handler: async (req, reply) => {
       const { asOf, ...filter } = req.query;
       const { storeId } = principal(req);
-      const rows = customerCsvRows(ctx.database.scans.of(storeId), storeId, filter, asOf);
-      // The header is yielded after the arguments are checked: a bad asOf is still a JSON error.
-      const first = await rows.next();
-      async function* all() {
-        if (!first.done) yield first.value;
-        yield* rows;
-      }
+      const pieces = customerCsvText(ctx.database.scans.of(storeId), storeId, filter, asOf);
+      // Pull the first piece before answering, so a bad asOf or a failing database is still a
+      // JSON error, not a broken CSV.
+      const first = await pieces.next();
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="customers.csv"')
-        .send(csvStream(req, all()));
+        .send(csvTextStream(req, textOf(first, pieces)));
     },
   });
 };
