@@ -32,7 +32,13 @@ export async function* customerCsvText(
   );
 }
 
-/** One keyset batch, its columns in ExportedCustomerRow's order. */
+/**
+ * One keyset batch, its columns in ExportedCustomerRow's order. The ledger's sums compare
+ * `+l.created_at`: without statistics (no ANALYZE) SQLite read them through (store_id, created_at),
+ * each customer's sums a walk of the store's whole ledger up to the moment (20 customers of 150,000
+ * ledger rows took 0.95 s: a 200,000-customer export some 2.6 hours); the unary plus leaves it
+ * (store_id, customer_id), 2,000 customers in 27 ms. PostgreSQL takes that index either way.
+ */
 function exportBatch(db: Kysely<DB>, storeId: number, filter: CustomerFilter, at: number | undefined, after: number): Compilable<object> {
   const where = sql`c.store_id = ${storeId} AND c.id > ${after} AND ${customerFilterSql(storeId, filter)}`;
   const query =
@@ -48,8 +54,8 @@ function exportBatch(db: Kysely<DB>, storeId: number, filter: CustomerFilter, at
              x.created_at
       FROM (
         SELECT c.id, c.external_id, c.email, c.first_name, c.last_name, c.created_at,
-               coalesce((SELECT sum(l.points) FROM transactions l WHERE l.store_id = c.store_id AND l.customer_id = c.id AND l.created_at <= ${at}), 0) AS balance,
-               coalesce((SELECT sum(l.tier_points) FROM transactions l WHERE l.store_id = c.store_id AND l.customer_id = c.id AND l.created_at <= ${at}), 0) AS lifetime_points
+               coalesce((SELECT sum(l.points) FROM transactions l WHERE l.store_id = c.store_id AND l.customer_id = c.id AND +l.created_at <= ${at}), 0) AS balance,
+               coalesce((SELECT sum(l.tier_points) FROM transactions l WHERE l.store_id = c.store_id AND l.customer_id = c.id AND +l.created_at <= ${at}), 0) AS lifetime_points
         FROM customers c WHERE ${where} AND c.created_at <= ${at} ORDER BY c.id LIMIT ${TEXT_BATCH_ROWS}) x
       ORDER BY x.id`;
   return { compile: () => query.compile(db) };
