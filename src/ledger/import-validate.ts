@@ -295,10 +295,16 @@ export async function createMembers(trx: Trx, job: StagedJob, pass: 1 | 2, from:
       AND r.error IS NULL AND r.customer_id IS NULL`.execute(trx);
 }
 
-/** After a pass of member creation: every row finds its (new) customer; fresh statistics on PostgreSQL. */
+/**
+ * After a pass of member creation: every row finds its (new) customer; fresh statistics on
+ * PostgreSQL, of the customers before and of the staged rows after (the apply chunks are planned
+ * from them: staged before their members existed, the rows had no customers then).
+ */
 export const resolveMembers: Step = async (trx, job) => {
-  if (dialectOf(trx) === 'postgres') await sql`ANALYZE customers`.execute(trx);
+  const pg = dialectOf(trx) === 'postgres';
+  if (pg) await sql`ANALYZE customers`.execute(trx);
   await resolve(trx, job);
+  if (pg) await sql`ANALYZE import_rows`.execute(trx);
 };
 
 export { KEY as CUSTOMER_KEY_SQL };
