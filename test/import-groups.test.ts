@@ -1,32 +1,16 @@
 import fc from 'fast-check';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Committer, createCommitter, type Trx } from '../src/db/committer.js';
+import { type Committer, createCommitter } from '../src/db/committer.js';
 import { createStore } from '../src/ledger/stores.js';
-import { markLeaders, type StagedJob } from '../src/ledger/import-validate.js';
+import { markLeaders, markLeadersBy } from '../src/ledger/import-validate.js';
 import { DIALECTS, freshDatabase } from './support/databases.js';
 
 /**
  * markLeaders finds the groups of several rows with a GROUP BY and runs its window functions over
  * those rows only. It must mark exactly what the window functions over the whole upload mark
- * (their definition, below): for random staged rows whose external ids, e-mails and times collide,
- * and customers already holding some of the e-mails.
+ * (its definition, markLeadersBy with windowsOverAll): for random staged rows whose external ids,
+ * e-mails and times collide, and customers already holding some of the e-mails.
  */
-async function byWindowsOverAll(trx: Trx, job: StagedJob): Promise<void> {
-  const pending = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
-  const mark = (leader: number, partition: ReturnType<typeof sql>, only: ReturnType<typeof sql>) => sql`
-    UPDATE import_rows AS u SET leader = ${leader}, since = x.since,
-           email_ok = CASE WHEN x.email_first = u.line AND x.taken IS NULL THEN 1 ELSE 0 END
-    FROM (SELECT r.id, row_number() OVER (PARTITION BY ${partition} ORDER BY r.line) AS k,
-                 min(r.at) OVER (PARTITION BY ${partition}) AS since,
-                 min(r.line) OVER (PARTITION BY r.email) AS email_first, c.id AS taken
-          FROM import_rows r LEFT JOIN customers c ON c.store_id = ${job.storeId} AND c.email = r.email
-          WHERE ${pending} AND ${only}) x
-    WHERE u.id = x.id AND x.k = 1`.execute(trx);
-  await mark(1, sql`r.external_id`, sql`r.external_id IS NOT NULL`);
-  await mark(2, sql`r.email`, sql`r.external_id IS NULL AND r.email IS NOT NULL`);
-}
-
 const staged = fc.array(
   fc.record({
     externalId: fc.option(fc.constantFrom('a', 'b', 'c', 'd'), { nil: null }),
@@ -82,7 +66,7 @@ for (const dialect of DIALECTS) {
                 .execute();
             }
             await markLeaders(trx, { jobId: mine, storeId, plan: { type: 'history', mode: 'partial', reason: 'x', columns: {} } });
-            await byWindowsOverAll(trx, { jobId: reference, storeId, plan: { type: 'history', mode: 'partial', reason: 'x', columns: {} } });
+            await markLeadersBy(trx, { jobId: reference, storeId, plan: { type: 'history', mode: 'partial', reason: 'x', columns: {} } }, { windowsOverAll: true });
             const read = (jobId: number) =>
               trx.selectFrom('import_rows').select(['line', 'email', 'leader', 'since', 'email_ok']).where('job_id', '=', jobId).orderBy('line').execute();
             return { mine: await read(mine), reference: await read(reference) };

@@ -1,3 +1,5 @@
+import { escapeCsvCell } from './csv-cell.js';
+
 /**
  * One CSV field as RFC 4180 writes it, byte for byte what csv-stringify writes with its defaults
  * (the exports wrote through it before, and a file read back by an import must not change): a
@@ -17,4 +19,9 @@ export function csvLine(fields: readonly string[]): string {
   let line = '';
   for (let i = 0; i < fields.length; i++) line += i === 0 ? csvField(fields[i]) : `,${csvField(fields[i])}`;
   return `${line}\n`;
+}
+
+/** A free text cell of an export: formula-safe (escapeCsvCell), then quoted as CSV needs; null is empty. */
+export function csvTextField(value: string | null): string {
+  return value === null ? '' : csvField(escapeCsvCell(value));
 }

@@ -1,5 +1,4 @@
-import { escapeCsvCell } from '../domain/csv-cell.js';
-import { csvField, csvLine } from '../domain/csv-field.js';
+import { csvLine, csvTextField as text } from '../domain/csv-field.js';
 import { rowFormatter } from '../db/row-text.js';
 import { repeatingIso } from '../db/time.js';
 
@@ -24,9 +23,6 @@ export type ExportedCustomerRow = readonly [
   tier: string | null,
   createdAt: number,
 ];
-
-/** A free text cell: formula-safe, then quoted as CSV needs. */
-const text = (v: string | null) => (v === null ? '' : csvField(escapeCsvCell(v)));
 
 // Customers imported or seeded together share their moment of creation.
 const createdIso = repeatingIso();

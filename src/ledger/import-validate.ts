@@ -249,19 +249,30 @@ async function order(trx: Trx, job: StagedJob, pg: boolean): Promise<void> {
  * one row per member); their rows are marked by window functions, every other row leads a group
  * of its own. At 1,000,000 new members on SQLite: 2.8 s instead of 9.1, a third of the memory.
  */
-export const markLeaders: Step = async (trx, job) => {
+export const markLeaders: Step = (trx, job) => markLeadersBy(trx, job, { windowsOverAll: false });
+
+/**
+ * markLeaders, or (`windowsOverAll`) its definition: the window functions over every pending row
+ * of the upload, which the groups of several rows must mark alike (test/import-groups.test.ts).
+ */
+export async function markLeadersBy(trx: Trx, job: StagedJob, opts: { windowsOverAll: boolean }): Promise<void> {
   const pending = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
   // Whether a customer has the e-mail is read here, once, before any member is created: a join
   // per creation chunk would be planned from statistics of a store that had no members yet.
-  const mark = async (leader: number, partition: RawBuilder<unknown>, only: RawBuilder<boolean>) => {
+  const mark = async (leader: 1 | 2, partition: RawBuilder<unknown>, only: RawBuilder<boolean>) => {
     const mine = sql`${pending} AND ${only}`;
-    const several = (name: RawBuilder<unknown>) => sql`SELECT ${name} FROM import_rows r WHERE ${mine} GROUP BY ${name} HAVING count(*) > 1`;
-    // `leader` 0: the row shares its group or its e-mail; the window below settles it.
-    await sql`UPDATE import_rows AS r SET leader = 0
-      WHERE ${mine} AND (${partition} IN (${several(partition)}) OR r.email IN (${several(sql`r.email`)}))`.execute(trx);
-    await sql`UPDATE import_rows AS r SET leader = ${leader}, since = r.at,
-             email_ok = CASE WHEN EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${job.storeId} AND c.email = r.email) THEN 0 ELSE 1 END
-      WHERE ${mine} AND r.leader IS NULL`.execute(trx);
+    let windowed = mine;
+    if (!opts.windowsOverAll) {
+      const several = (name: RawBuilder<unknown>) => sql<boolean>`${name} IN (SELECT ${name} FROM import_rows r WHERE ${mine} GROUP BY ${name} HAVING count(*) > 1)`;
+      // By external id the e-mail is a group of its own; by e-mail it is the partition.
+      const shared = leader === 1 ? sql`${several(partition)} OR ${several(sql`r.email`)}` : several(partition);
+      // `leader` 0: the row shares its group or its e-mail; the window below settles it.
+      await sql`UPDATE import_rows AS r SET leader = 0 WHERE ${mine} AND (${shared})`.execute(trx);
+      await sql`UPDATE import_rows AS r SET leader = ${leader}, since = r.at,
+               email_ok = CASE WHEN EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${job.storeId} AND c.email = r.email) THEN 0 ELSE 1 END
+        WHERE ${mine} AND r.leader IS NULL`.execute(trx);
+      windowed = sql`${mine} AND r.leader = 0`;
+    }
     await sql`
       UPDATE import_rows AS u SET leader = ${leader}, since = x.since,
              email_ok = CASE WHEN x.email_first = u.line AND x.taken IS NULL THEN 1 ELSE 0 END
@@ -269,12 +280,12 @@ export const markLeaders: Step = async (trx, job) => {
                    min(r.at) OVER (PARTITION BY ${partition}) AS since,
                    min(r.line) OVER (PARTITION BY r.email) AS email_first, c.id AS taken
             FROM import_rows r LEFT JOIN customers c ON c.store_id = ${job.storeId} AND c.email = r.email
-            WHERE ${mine} AND r.leader = 0) x
+            WHERE ${windowed}) x
       WHERE u.id = x.id AND x.k = 1`.execute(trx);
   };
   await mark(1, sql`r.external_id`, sql<boolean>`r.external_id IS NOT NULL`);
   await mark(2, sql`r.email`, sql<boolean>`r.external_id IS NULL AND r.email IS NOT NULL`);
-};
+}
 
 /**
  * Creates the members whose leader rows (pass 1: by external id; pass 2: by e-mail, once pass 1's

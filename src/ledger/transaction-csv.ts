@@ -1,5 +1,4 @@
-import { escapeCsvCell } from '../domain/csv-cell.js';
-import { csvField, csvLine } from '../domain/csv-field.js';
+import { csvField, csvLine, csvTextField as text } from '../domain/csv-field.js';
 import { rowFormatter } from '../db/row-text.js';
 import { repeatingIso } from '../db/time.js';
 
@@ -60,8 +59,6 @@ export type ExportedTransactionRow = readonly [
   customerEmail: string | null,
 ];
 
-/** A free text cell: formula-safe, then quoted as CSV needs. */
-const text = (v: string | null) => (v === null ? '' : csvField(escapeCsvCell(v)));
 const optional = (v: number | null) => (v === null ? '' : String(v));
 
 // Rows written together (an import's, a job's) share their moment.

@@ -43,7 +43,6 @@ export function transactionListQuery(db: Kysely<DB>, storeId: number, filter: Tr
   return q.orderBy('id', 'desc').limit(page.limit + 1);
 }
 
-
 /**
  * The transactions export as CSV text, newest first: a piece per keyset batch of TEXT_BATCH_ROWS rows (the
  * same filters as the log), the header line leading the first, in bounded memory. Each batch is
