@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Committer, createCommitter, type Trx } from '../src/db/committer.js';
 import { DIALECTS, freshDatabase } from './support/databases.js';
@@ -41,3 +42,35 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/**
+ * SQLite: a write of the serving thread waiting for the lock (held by the job thread or another
+ * process) never holds up the reads by key that share its connection (issue 13: store B's reads
+ * waited behind an upload's staged batches while the sweep held the lock).
+ */
+describe('sqlite: a write waiting for the lock', () => {
+  it('leaves its connection to reads by key while it waits, then commits once the lock is free', async () => {
+    const database = await freshDatabase('sqlite');
+    const other = new SQLite(database.url.slice('sqlite:'.length));
+    try {
+      const committer = createCommitter(database);
+      await sql`CREATE TABLE waited (x INTEGER)`.execute(database.db);
+      other.exec('begin immediate');
+      const write = committer.run((trx) => sql`INSERT INTO waited (x) VALUES (1)`.execute(trx));
+      let written = false;
+      write.then(() => (written = true), () => undefined);
+      // The write is attempting the lock now, and will retry until it is free.
+      await new Promise((r) => setTimeout(r, 30));
+      const read = await sql<{ n: number }>`SELECT count(*) AS n FROM waited`.execute(database.db);
+      expect(Number(read.rows[0].n)).toBe(0);
+      expect(written).toBe(false);
+      other.exec('commit');
+      await write;
+      const after = await sql<{ n: number }>`SELECT count(*) AS n FROM waited`.execute(database.db);
+      expect(Number(after.rows[0].n)).toBe(1);
+    } finally {
+      other.close();
+      await database.drop();
+    }
+  });
+});

@@ -53,7 +53,7 @@ class SqliteGroupCommitter implements Committer {
 
   constructor(
     private readonly db: Kysely<DB>,
-    /** Set on the serving thread: never wait synchronously for the lock (see begin()). */
+    /** Set on the serving thread: never wait synchronously for the lock (see #runWithoutBlocking). */
     private readonly gate: Int32Array | undefined,
   ) {}
 
@@ -77,15 +77,7 @@ class SqliteGroupCommitter implements Committer {
     // A group of units none of which needs its commit on disk commits without an fsync.
     const durable = batch.some((item) => item.durable);
     try {
-      await this.db.connection().execute(async (conn) => {
-        if (!durable) await conn.executeQuery(NO_SYNC);
-        try {
-          await (this.gate ? beginWithoutBlocking(conn, this.gate) : conn.executeQuery(BEGIN));
-          await runBatch(conn, batch);
-        } finally {
-          if (!durable) await conn.executeQuery(SYNC);
-        }
-      });
+      await (this.gate ? this.#runWithoutBlocking(batch, durable, this.gate) : this.#runOn(batch, durable, (conn) => conn.executeQuery(BEGIN)));
     } catch (err) {
       for (const item of batch) item.reject(err);
     } finally {
@@ -93,7 +85,68 @@ class SqliteGroupCommitter implements Committer {
       if (this.#queue.length > 0) this.#schedule();
     }
   }
+
+  /**
+   * The batch in one transaction on the connection, begun by `begin`; false (nothing run) if
+   * `begin` found the lock taken. The connection is held only while it runs: requests' reads by
+   * key use it too.
+   */
+  #runOn(batch: Pending[], durable: boolean, begin: (conn: Kysely<DB>) => Promise<unknown>): Promise<boolean> {
+    return this.db.connection().execute(async (conn) => {
+      if (!durable) await conn.executeQuery(NO_SYNC);
+      try {
+        if ((await begin(conn)) === BUSY) return false;
+        await runBatch(conn, batch);
+        return true;
+      } finally {
+        if (!durable) await conn.executeQuery(SYNC);
+      }
+    });
+  }
+
+  /**
+   * Takes SQLite's write lock without ever blocking the event loop: better-sqlite3 would wait for
+   * a lock held by the job thread synchronously (busy_timeout), freezing every request. Instead
+   * the attempt fails at once (busy_timeout 0) and is retried a millisecond later, with the gate
+   * raised so the job thread, which checks it after each chunk, lets this writer in before its
+   * next chunk. Between attempts the connection is free: a read by key waited behind a write
+   * waiting for the lock before (store B's p99 reads 72 ms while an upload was staged beside the
+   * sweep of an earlier import's rows, issue 13).
+   */
+  async #runWithoutBlocking(batch: Pending[], durable: boolean, gate: Int32Array): Promise<void> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let raised = false;
+    try {
+      for (let delay = 1; ; delay = Math.min(delay * 2, 8)) {
+        const ran = await this.#runOn(batch, durable, async (conn) => {
+          await conn.executeQuery(NO_WAIT);
+          try {
+            return await conn.executeQuery(BEGIN);
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+            return BUSY;
+          } finally {
+            await conn.executeQuery(WAIT);
+          }
+        });
+        if (ran) return;
+        if (!raised) {
+          Atomics.add(gate, 0, 1);
+          raised = true;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    } finally {
+      if (raised) {
+        Atomics.sub(gate, 0, 1);
+        Atomics.notify(gate, 0);
+      }
+    }
+  }
 }
+
+/** What a begin answers when the write lock is taken (see #runWithoutBlocking). */
+const BUSY = Symbol('busy');
 
 /** Transaction control, compiled once: these run several times per unit of work. */
 const BEGIN = CompiledQuery.raw('begin immediate');
@@ -115,39 +168,6 @@ const NO_WAIT = CompiledQuery.raw('pragma busy_timeout = 0');
 const WAIT = CompiledQuery.raw('pragma busy_timeout = 10000');
 /** How long a write waits for the write lock (held by the job thread or another process) before it fails. */
 const LOCK_WAIT_MS = 15_000;
-
-/**
- * Takes SQLite's write lock without ever blocking the event loop: better-sqlite3 would wait for a
- * lock held by the job thread synchronously (busy_timeout), freezing every request. Instead the
- * attempt fails at once (busy_timeout 0) and is retried a millisecond later, with the gate raised
- * so the job thread, which checks it after each chunk, lets this writer in before its next chunk.
- */
-async function beginWithoutBlocking(conn: Kysely<DB>, gate: Int32Array): Promise<void> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  let raised = false;
-  await conn.executeQuery(NO_WAIT);
-  try {
-    for (let delay = 1; ; delay = Math.min(delay * 2, 8)) {
-      try {
-        await conn.executeQuery(BEGIN);
-        return;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
-      }
-      if (!raised) {
-        Atomics.add(gate, 0, 1);
-        raised = true;
-      }
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  } finally {
-    await conn.executeQuery(WAIT);
-    if (raised) {
-      Atomics.sub(gate, 0, 1);
-      Atomics.notify(gate, 0);
-    }
-  }
-}
 
 async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
   const done: [Pending, unknown][] = [];

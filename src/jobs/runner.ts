@@ -45,8 +45,16 @@ const RETRY_DELAY_MS = 250;
 /** How long chunks stay short after a writer last waited for one. */
 const CONTENDED_FOR_MS = 2_000;
 const MAX_RETRY_DELAY_MS = 10_000;
-/** Rows per sweep step of what finished jobs left behind (about 20 ms on SQLite). */
+/**
+ * Rows per sweep step of what finished jobs left behind: at most, and at first. A step is sized
+ * like a chunk, to last about chunkMs (contendedChunkMs while writers wait for it): a fixed 20,000
+ * rows held SQLite's write lock for longer than a chunk, and an upload staged beside the sweep
+ * waited for each step (issue 13).
+ */
 const SWEEP_ROWS = 20_000;
+const SWEEP_FIRST_ROWS = 2_000;
+/** The sweep's key among the chunk sizes (job ids are positive). */
+const SWEEP = -1;
 
 /**
  * PostgreSQL plans a chunk's keyset scan from table statistics; right after a large import or
@@ -104,8 +112,12 @@ export class JobRunner {
     this.#loop ??= this.#run();
   }
 
-  /** Look for work now (a job was just queued). */
+  /**
+   * Look for work now (a job was just queued or cancelled): its chunks, and the sweep (a queued
+   * job cancelled at once finishes without a chunk here).
+   */
   wake(): void {
+    this.#sweepWanted = true;
     this.#wake?.();
   }
 
@@ -177,9 +189,16 @@ export class JobRunner {
   async #sweep(): Promise<boolean> {
     if (!this.#sweepWanted || this.#stopped) return false;
     try {
-      const removed = await this.committer.run((trx) => sweepFinishedJobs(trx, SWEEP_ROWS));
-      this.#opts.afterChunk?.();
+      const size = this.#sizes.get(SWEEP) ?? SWEEP_FIRST_ROWS;
+      let started = 0;
+      const removed = await this.committer.run((trx) => {
+        started = performance.now();
+        return sweepFinishedJobs(trx, size);
+      });
+      const ms = performance.now() - started;
+      if (this.#opts.afterChunk?.()) this.#contendedUntil = Date.now() + CONTENDED_FOR_MS;
       if (removed === 0) this.#sweepWanted = false;
+      else this.#adapt(SWEEP, 'sweep', removed, ms, SWEEP_ROWS);
       return removed > 0;
     } catch (err) {
       this.log('sweep failed (will retry)', { err: String(err) });
@@ -251,7 +270,7 @@ export class JobRunner {
    * chunks), from a moving average of the time per item
    * (a single slow chunk — a checkpoint, a busy core — does not halve the next one).
    */
-  #adapt(id: number, phase: string, size: number, ms: number): void {
+  #adapt(id: number, phase: string, size: number, ms: number, max = this.#opts.chunkSize): void {
     const perItem = ms / Math.max(size, 1);
     const key = `${id}:${phase}`;
     const average = this.#perItem.get(key);
@@ -259,7 +278,7 @@ export class JobRunner {
     this.#perItem.set(key, smoothed);
     const target = Date.now() < this.#contendedUntil ? this.#opts.contendedChunkMs : this.#opts.chunkMs;
     const next = Math.round(target / Math.max(smoothed, 1e-6));
-    this.#sizes.set(id, Math.min(this.#opts.chunkSize, Math.max(Math.min(MIN_CHUNK, this.#opts.chunkSize), next)));
+    this.#sizes.set(id, Math.min(max, Math.max(Math.min(MIN_CHUNK, max), next)));
   }
 
   #idle(ms: number): Promise<void> {

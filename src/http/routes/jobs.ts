@@ -96,8 +96,9 @@ export const jobRoutes: FastifyPluginAsync<{ ctx: AppContext; streams: JobEventS
       headers: idempotencyHeader,
       response: { 200: jobReply, 404: { $ref: 'Error#' }, ...commonErrors, ...postErrors },
     },
+    // Woken so that a queued job cancelled at once, which no chunk will ever finish, is swept too.
     handler: (req, reply) =>
-      sendWrite(ctx, req, reply, 200, (trx) => cancelJob(trx, principal(req).storeId, req.params.id), (job) => ({ job })),
+      queued(sendWrite(ctx, req, reply, 200, (trx) => cancelJob(trx, principal(req).storeId, req.params.id), (job) => ({ job }))),
   });
 
   routes.post('/v1/jobs/:id/revert', {
