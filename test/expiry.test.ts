@@ -6,7 +6,7 @@ import { DAY_MS, queueExpiry } from '../src/ledger/expiry.js';
 import { previewSettings } from '../src/ledger/settings.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
-import { type TestServer, type TestStore, useServer, waitForJob } from './support/server.js';
+import { runExpiry, type TestServer, type TestStore, useServer, waitForJob } from './support/server.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -14,18 +14,11 @@ async function adjust(store: TestStore, id: number, points: number, extra: Recor
   return store.api('POST', `/v1/customers/${id}/adjustments`, { points, reason: 'Test change', ...extra });
 }
 
-/**
- * Runs the store's expiry as of `asOf` (the test's clock) through the job workers. The workers'
- * schedule may have queued the store's own run (as of now) just before: queueExpiry answers that
- * live run, and this one is queued again once it has ended.
- */
+/** Runs the store's expiry as of `asOf` (the test's clock) through the job workers. */
 async function expire(server: TestServer, store: TestStore, asOf: number) {
-  for (;;) {
-    const job = await server.committer.run((trx) => queueExpiry(trx, store.id, undefined, asOf));
-    const done = await waitForJob(store, job.id);
-    expect(done.status, JSON.stringify(done)).toBe('completed');
-    if (done.params.asOf === asOf) return done;
-  }
+  const done = await runExpiry(server, store, asOf);
+  expect(done.status, JSON.stringify(done)).toBe('completed');
+  return done;
 }
 
 async function lots(server: TestServer, customerId: number): Promise<number[]> {

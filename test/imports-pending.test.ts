@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY_MS, queueExpiry } from '../src/ledger/expiry.js';
+import { DAY_MS } from '../src/ledger/expiry.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
-import { request, startServer, type TestServer, type TestStore, waitForJob } from './support/server.js';
+import { request, runExpiry, startServer, type TestServer, type TestStore, waitForJob } from './support/server.js';
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -42,8 +42,7 @@ for (const dialect of DIALECTS) {
     }
     const customer = async (s: TestStore, id: number) => (await s.api('GET', `/v1/customers/${id}`)).body;
     async function expire(s: TestStore, asOf: number) {
-      const job = await server.committer.run((trx) => queueExpiry(trx, s.id, undefined, asOf));
-      const done = await waitForJob(s, job.id);
+      const done = await runExpiry(server, s, asOf);
       expect(done.status, JSON.stringify(done)).toBe('completed');
       return done;
     }

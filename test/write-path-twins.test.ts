@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { queueExpiry } from '../src/ledger/expiry.js';
 import { DIALECTS } from './support/databases.js';
 import { assertLedgerInvariants } from './support/fixtures.js';
-import { type TestStore, useServer, waitForJob } from './support/server.js';
+import { runExpiry, type TestStore, useServer, waitForJob } from './support/server.js';
 
 /**
  * The set-based SQL of job chunks (src/domain/balance-sql.ts through src/ledger/append.ts) and the
@@ -166,8 +165,7 @@ for (const dialect of DIALECTS) {
           const pending = cases.filter(([, r], i) => r.availableAt === 'future' && !refused.includes(i)).reduce((n, [, r]) => n + r.points, 0);
           expect({ totalPoints: preview.totalPoints, pendingPoints: preview.pendingPoints }).toEqual({ totalPoints: job.totalPoints, pendingPoints: pending });
           for (const store of [importStore, singleStore]) {
-            const expiry = await ctx.server.committer.run((trx) => queueExpiry(trx, store.id, undefined, now + HOUR + 1));
-            expect((await waitForJob(store, expiry.id)).status).toBe('completed');
+            expect((await runExpiry(ctx.server, store, now + HOUR + 1)).status).toBe('completed');
           }
           await same();
         }),

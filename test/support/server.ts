@@ -8,6 +8,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import type { RunnerOptions } from '../../src/jobs/runner.js';
 import { startWorkers, type Workers } from '../../src/jobs/workers.js';
+import { queueExpiry } from '../../src/ledger/expiry.js';
 import { createStore } from '../../src/ledger/stores.js';
 import { freshDatabase } from './databases.js';
 import { assertLedgerInvariants } from './fixtures.js';
@@ -124,5 +125,18 @@ export async function waitForJob(store: TestStore, id: number, ms = 30_000): Pro
     if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Runs the store's expiry as of `asOf` (a test's clock) through the job workers, to its end. The
+ * workers' schedule may have queued the store's own run (as of now) just before: queueExpiry
+ * answers that live run, and this one is queued again once it has ended.
+ */
+export async function runExpiry(server: TestServer, store: TestStore, asOf: number): Promise<any> {
+  for (;;) {
+    const job = await server.committer.run((trx) => queueExpiry(trx, store.id, undefined, asOf));
+    const done = await waitForJob(store, job.id);
+    if (done.status !== 'completed' || done.params.asOf === asOf) return done;
   }
 }
