@@ -238,7 +238,7 @@ export async function migrate(database: Database): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return;
-    const busy = /SQLITE_BUSY|database is locked|duplicate key value|already exists|duplicate column/i.test(String(error));
+    const busy = /SQLITE_BUSY|database is locked|duplicate key value|UNIQUE constraint failed|already exists|duplicate column/i.test(String(error));
     if (!busy || attempt >= 5) {
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
