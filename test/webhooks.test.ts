@@ -154,6 +154,9 @@ for (const dialect of DIALECTS) {
       const got = (await store.api('GET', `/v1/webhooks/${hook.id}`)).body.webhook;
       expect(got.enabled).toBe(false);
       expect(got.disabledReason).toMatch(/failing since/);
+      // The watcher's first attempt fails too; its retry is due 5 s after the clock it was recorded at.
+      // Advancing before that record lands would schedule the retry after the new clock, never due.
+      expect(await recorded(watcher.body.webhook.id, 1)).toMatchObject({ responseStatus: 500 });
       receiver.failures = 0;
       await advance(RETRY_DELAYS_MS[0]);
       const told = await until(async () => receiver.received.find((r) => r.status === 204 && (r.verified as any)?.type === 'webhook.disabled'));
