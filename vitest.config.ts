@@ -6,6 +6,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time even on two cores (vitest's default is cores − 1): most of the suite waits
+    // on real servers, databases and child processes, not on its own CPU. Each file has its own
+    // database, so files never share state.
+    maxWorkers: 2,
+    minWorkers: 1,
     globalSetup: ['test/support/global-setup.ts', 'test/support/web-build.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },

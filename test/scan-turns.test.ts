@@ -84,6 +84,9 @@ for (const dialect of DIALECTS) {
         // The reads that walk the whole store, so that a backlog builds up.
         const burst = Promise.all(Array.from({ length: 24 }, (_, i) => call(a, WHOLE_STORE[i % WHOLE_STORE.length])));
         await until('store A to have a backlog of scans', () => scans.load(a.id).waiting >= 6);
+        // The backlog can build before the first scan's statement shows in pg_stat_activity (a busy
+        // machine): sample on while store A's scans still wait, until one has been seen running.
+        if (activeInDatabase) await until('a scan of store A to run in PostgreSQL', () => activeInDatabase.max() >= 1 || scans.load(a.id).waiting === 0);
         await activeInDatabase?.stop();
 
         const quiet = await b.api('GET', '/v1/customers?search=ann&limit=50');
