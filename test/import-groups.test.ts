@@ -1,8 +1,9 @@
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Committer, createCommitter } from '../src/db/committer.js';
 import { createStore } from '../src/ledger/stores.js';
-import { markLeaders, markLeadersBy } from '../src/ledger/import-validate.js';
+import { LEADER_EMAIL_OK, LEADER_SINCE, leads, markLeaders, markLeadersBy } from '../src/ledger/import-validate.js';
 import { DIALECTS, freshDatabase } from './support/databases.js';
 
 /**
@@ -67,14 +68,20 @@ for (const dialect of DIALECTS) {
             }
             await markLeaders(trx, { jobId: mine, storeId, plan: { type: 'history', mode: 'partial', reason: 'x', columns: {} } });
             await markLeadersBy(trx, { jobId: reference, storeId, plan: { type: 'history', mode: 'partial', reason: 'x', columns: {} } }, { windowsOverAll: true });
-            const read = (jobId: number) =>
-              trx.selectFrom('import_rows').select(['line', 'email', 'leader', 'since', 'email_ok']).where('job_id', '=', jobId).orderBy('line').execute();
+            // As createMembers reads them: a row of no group leads unmarked.
+            const read = async (jobId: number) =>
+              (
+                await sql<{ line: number; email: string | null; leader: number | null; since: number | null; email_ok: boolean | number }>`
+                  SELECT r.line, r.email, CASE WHEN ${leads(1)} THEN 1 WHEN ${leads(2)} THEN 2 END AS leader,
+                         ${LEADER_SINCE} AS since, CASE WHEN ${LEADER_EMAIL_OK} THEN 1 ELSE 0 END AS email_ok
+                  FROM import_rows r WHERE r.job_id = ${jobId} ORDER BY r.line`.execute(trx)
+              ).rows;
             return { mine: await read(mine), reference: await read(reference) };
           });
-          // Only a leader's marks are read (createMembers), and `email_ok` only where there is an e-mail.
+          // Only a leader's marks are read, and `email_ok` only where there is an e-mail.
           const leaders = (marks: typeof marked.mine) =>
             marks.map((m) => {
-              const leader = m.leader === null || Number(m.leader) === 0 ? null : Number(m.leader);
+              const leader = m.leader === null ? null : Number(m.leader);
               if (leader === null) return { line: Number(m.line), leader };
               return { line: Number(m.line), leader, since: m.since === null ? null : Number(m.since), emailOk: m.email === null ? null : Number(m.email_ok) };
             });
