@@ -312,22 +312,29 @@ export async function createMembers(trx: Trx, job: StagedJob, pass: 1 | 2, from:
   const created = job.plan.type === 'history' ? sql`coalesce(${LEADER_SINCE}, ${Date.now()})` : sql`${Date.now()}`;
   // Pass 2's e-mails are no customer's: rows naming a customer's e-mail were resolved to them.
   const email = pass === 1 ? sql`CASE WHEN ${LEADER_EMAIL_OK} THEN r.email END` : sql`r.email`;
-  await sql`
+  const insert = sql`
     INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
     SELECT ${job.storeId}, ${pass === 1 ? sql`r.external_id` : sql`NULL`}, ${email}, r.first_name, r.last_name,
            CASE WHEN r.first_name IS NULL AND r.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(r.first_name, '') || ' ' || coalesce(r.last_name, ''))) END,
            lower(r.last_name), ${created}
     FROM import_rows r
-    WHERE r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}`.execute(trx);
+    WHERE r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}`;
   // The leaders find their members at once, by the chunk's lines: the pass's whole-upload resolve
   // (resolveMembers) is then left the other rows of the groups (none, in a file of one row per
   // member), never a join of every staged row with every member (on PostgreSQL a join and rewrite
   // of a million rows in one statement, 37 s of a `set`).
-  const named = pass === 1 ? sql`c.external_id = r.external_id` : sql`c.email = r.email`;
-  await sql`
-    UPDATE import_rows AS r SET customer_id = c.id FROM customers c
-    WHERE r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}
-      AND c.store_id = ${job.storeId} AND ${named}`.execute(trx);
+  const key = pass === 1 ? 'external_id' : 'email';
+  const chunk = sql`r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}`;
+  if (dialectOf(trx) === 'postgres') {
+    // By the insert's own answer: PostgreSQL plans any read of the customers from statistics of
+    // the store before its new members (none), and walked every member created so far, per chunk.
+    await sql`WITH made AS (${insert} RETURNING id, ${sql.ref(key)})
+      UPDATE import_rows AS r SET customer_id = m.id FROM made m WHERE ${chunk} AND m.${sql.ref(key)} = r.${sql.ref(key)}`.execute(trx);
+    return;
+  }
+  await insert.execute(trx);
+  await sql`UPDATE import_rows AS r SET customer_id = c.id FROM customers c
+    WHERE ${chunk} AND c.store_id = ${job.storeId} AND c.${sql.ref(key)} = r.${sql.ref(key)}`.execute(trx);
 }
 
 /**
