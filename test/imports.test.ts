@@ -289,7 +289,8 @@ for (const dialect of DIALECTS) {
       const stagedOf = async (jobId: number) =>
         Number((await sql<{ n: number }>`SELECT count(*) AS n FROM import_rows WHERE job_id = ${jobId}`.execute(server.database.db)).rows[0].n);
       const swept = async (jobId: number) => {
-        for (let i = 0; i < 200 && (await stagedOf(jobId)) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+        // Up to 30 s: the sweep runs after the job, between other stores' chunks (a full suite, two files at once).
+        for (const end = Date.now() + 30_000; Date.now() < end && (await stagedOf(jobId)) > 0; ) await new Promise((r) => setTimeout(r, 25));
         return stagedOf(jobId);
       };
       const done = await imported(s, 'type=add', csv(['customerId,points', ...members.map((c) => `${c.id},1`)]));
