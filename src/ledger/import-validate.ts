@@ -299,6 +299,12 @@ export function leads(pass: 1 | 2): RawBuilder<boolean> {
   return sql<boolean>`(r.error IS NULL AND r.customer_id IS NULL AND (r.leader = ${pass} OR (r.leader IS NULL AND ${named})))`;
 }
 
+/** Whether any staged row of the job leads a member of creation pass `pass`. */
+export async function hasLeaders(trx: Trx, job: StagedJob, pass: 1 | 2): Promise<boolean> {
+  const found = await sql`SELECT 1 AS x FROM import_rows r WHERE r.job_id = ${job.jobId} AND ${leads(pass)} LIMIT 1`.execute(trx);
+  return found.rows.length > 0;
+}
+
 /** A leader row's marks: its member's earliest time, and whether the member gets the row's e-mail. */
 export const LEADER_SINCE = sql<number | null>`coalesce(r.since, r.at)`;
 export const LEADER_EMAIL_OK = sql<boolean>`coalesce(r.email_ok, 1) = 1`;

@@ -5,7 +5,7 @@ import type { JobRow } from '../../db/schema.js';
 import { JobParamsError } from '../../domain/errors.js';
 import type { ImportPlan } from '../../domain/import/request.js';
 import { appendLedgerRows, type LedgerRowSql, nowSql } from '../append.js';
-import { createMembers, markLeaders, orderRows, PENDING_ROW, resolveMembers, type StagedJob, validationSteps } from '../import-validate.js';
+import { createMembers, hasLeaders, markLeaders, orderRows, PENDING_ROW, resolveMembers, type StagedJob, validationSteps } from '../import-validate.js';
 import { createPendingCredits } from '../pending.js';
 import { type ChunkResult, type JobKindSpec, NO_PROGRESS } from './types.js';
 
@@ -82,7 +82,8 @@ export const importKind: JobKindSpec<ImportPlan> = {
       }
       case 'resolve':
         await resolveMembers(trx, staged);
-        if (s.pass === 1) return { ...base, cursor: 0, state: { phase: 'members', pass: 2, last: s.last } };
+        // Pass 2 walks the file's lines again in chunks: only when some row is left to lead in it.
+        if (s.pass === 1 && (await hasLeaders(trx, staged, 2))) return { ...base, cursor: 0, state: { phase: 'members', pass: 2, last: s.last } };
         return applyNext(trx, job, plan, base);
       case 'order': {
         await orderRows(trx, staged);
