@@ -311,26 +311,25 @@ export const LEADER_EMAIL_OK = sql<boolean>`coalesce(r.email_ok, 1) = 1`;
 
 /**
  * Creates the members whose leader rows (pass 1: by external id; pass 2: by e-mail, once pass 1's
- * members are resolved) sit on lines (from, to]: a bounded insert per chunk, no join. An e-mail a
- * customer already has is never given again.
+ * members are resolved) sit on lines (from, to], and gives those rows their new customer: a bounded
+ * insert and update per chunk. An e-mail a customer already has is never given again.
  */
 export async function createMembers(trx: Trx, job: StagedJob, pass: 1 | 2, from: number, to: number): Promise<void> {
   const created = job.plan.type === 'history' ? sql`coalesce(${LEADER_SINCE}, ${Date.now()})` : sql`${Date.now()}`;
   // Pass 2's e-mails are no customer's: rows naming a customer's e-mail were resolved to them.
   const email = pass === 1 ? sql`CASE WHEN ${LEADER_EMAIL_OK} THEN r.email END` : sql`r.email`;
+  const chunk = sql`r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}`;
   const insert = sql`
     INSERT INTO customers (store_id, external_id, email, first_name, last_name, name_norm, last_name_norm, created_at)
     SELECT ${job.storeId}, ${pass === 1 ? sql`r.external_id` : sql`NULL`}, ${email}, r.first_name, r.last_name,
            CASE WHEN r.first_name IS NULL AND r.last_name IS NULL THEN NULL ELSE lower(trim(coalesce(r.first_name, '') || ' ' || coalesce(r.last_name, ''))) END,
            lower(r.last_name), ${created}
-    FROM import_rows r
-    WHERE r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}`;
+    FROM import_rows r WHERE ${chunk}`;
   // The leaders find their members at once, by the chunk's lines: the pass's whole-upload resolve
   // (resolveMembers) is then left the other rows of the groups (none, in a file of one row per
   // member), never a join of every staged row with every member (on PostgreSQL a join and rewrite
   // of a million rows in one statement, 37 s of a `set`).
   const key = pass === 1 ? 'external_id' : 'email';
-  const chunk = sql`r.job_id = ${job.jobId} AND r.line > ${from} AND r.line <= ${to} AND ${leads(pass)}`;
   if (dialectOf(trx) === 'postgres') {
     // By the insert's own answer: PostgreSQL plans any read of the customers from statistics of
     // the store before its new members (none), and walked every member created so far, per chunk.
