@@ -75,12 +75,17 @@ export const resolveCustomers: Step = async (trx, job) => {
   await resolve(trx, job);
 };
 
-const resolve: Step = async (trx, job) => {
+/** Gives the rows still without a customer the one they name; answers how many it found. */
+async function resolve(trx: Trx, job: StagedJob): Promise<number> {
+  let found = 0;
   // Joins (UPDATE … FROM), not a subquery per row: the planner may hash them whatever its statistics.
-  const by = (condition: RawBuilder<boolean>, given: RawBuilder<boolean>) => sql`
-    UPDATE import_rows AS r SET customer_id = c.id FROM customers c
-    WHERE r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL AND ${given}
-      AND c.store_id = ${job.storeId} AND ${condition}`.execute(trx);
+  const by = async (condition: RawBuilder<boolean>, given: RawBuilder<boolean>) => {
+    const r = await sql`
+      UPDATE import_rows AS r SET customer_id = c.id FROM customers c
+      WHERE r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL AND ${given}
+        AND c.store_id = ${job.storeId} AND ${condition}`.execute(trx);
+    found += Number(r.numAffectedRows ?? 0);
+  };
   // Only by the identifiers the file has a column for: PostgreSQL planned the join by a column no
   // row held from statistics the previous upload's rows still shaped (a merge join over every
   // customer of the database, 10 s of a 1,000,000-row `set`, issue 13). A job queued by an earlier
@@ -90,7 +95,8 @@ const resolve: Step = async (trx, job) => {
   if (has('customerId')) await by(sql<boolean>`c.id = r.ref_id`, sql<boolean>`r.ref_id IS NOT NULL`);
   if (has('externalId')) await by(sql<boolean>`c.external_id = r.external_id`, sql<boolean>`r.external_id IS NOT NULL`);
   if (has('email')) await by(sql<boolean>`c.email = r.email`, sql<boolean>`r.email IS NOT NULL`);
-};
+  return found;
+}
 
 /** add: every row's customer must exist; set/history create missing members, but cannot create one by id alone. */
 const unknownCustomers: Step = (trx, job) => {
@@ -268,6 +274,7 @@ export const markLeaders: Step = (trx, job) => markLeadersBy(trx, job, { windows
  */
 export async function markLeadersBy(trx: Trx, job: StagedJob, opts: { windowsOverAll: boolean }): Promise<void> {
   const pending = sql`r.job_id = ${job.jobId} AND r.error IS NULL AND r.customer_id IS NULL`;
+  // `email_ok` 0: a customer has the row's e-mail already (the groups' leaders below read it too).
   await sql`UPDATE import_rows AS r SET email_ok = 0
     WHERE ${pending} AND r.email IS NOT NULL AND EXISTS (SELECT 1 FROM customers c WHERE c.store_id = ${job.storeId} AND c.email = r.email)`.execute(trx);
   const mark = async (leader: 1 | 2, partition: RawBuilder<unknown>, only: RawBuilder<boolean>) => {
@@ -278,12 +285,11 @@ export async function markLeadersBy(trx: Trx, job: StagedJob, opts: { windowsOve
     await sql`UPDATE import_rows AS r SET leader = 0 WHERE ${mine} AND (${shared})`.execute(trx);
     await sql`
       UPDATE import_rows AS u SET leader = ${leader}, since = x.since,
-             email_ok = CASE WHEN x.email_first = u.line AND x.taken IS NULL THEN 1 ELSE 0 END
+             email_ok = CASE WHEN x.email_first = u.line AND u.email_ok IS NULL THEN 1 ELSE 0 END
       FROM (SELECT r.id, row_number() OVER (PARTITION BY ${partition} ORDER BY r.line) AS k,
                    min(r.at) OVER (PARTITION BY ${partition}) AS since,
-                   min(r.line) OVER (PARTITION BY r.email) AS email_first, c.id AS taken
-            FROM import_rows r LEFT JOIN customers c ON c.store_id = ${job.storeId} AND c.email = r.email
-            WHERE ${mine} AND r.leader = 0) x
+                   min(r.line) OVER (PARTITION BY r.email) AS email_first
+            FROM import_rows r WHERE ${mine} AND r.leader = 0) x
       WHERE u.id = x.id AND x.k = 1`.execute(trx);
   };
   await mark(1, sql`r.external_id`, sql<boolean>`r.external_id IS NOT NULL`);
@@ -346,13 +352,14 @@ export async function createMembers(trx: Trx, job: StagedJob, pass: 1 | 2, from:
  * After a pass of member creation: the rows of its groups but their leaders (createMembers
  * resolved those) find their new customer; fresh statistics on PostgreSQL, of the customers and
  * the staged rows before (most rows have their customer now: the join is planned for the few
- * left) and of the staged rows after (the apply chunks are planned from them).
+ * left), and of the staged rows after if the resolve moved any (the apply chunks are planned
+ * from them).
  */
 export const resolveMembers: Step = async (trx, job) => {
   const pg = dialectOf(trx) === 'postgres';
   if (pg) await sql`ANALYZE customers, import_rows`.execute(trx);
-  await resolve(trx, job);
-  if (pg) await sql`ANALYZE import_rows`.execute(trx);
+  // Again only if this resolve moved rows (a history's rows of its members; none in a clean `set`).
+  if ((await resolve(trx, job)) > 0 && pg) await sql`ANALYZE import_rows`.execute(trx);
 };
 
 export { KEY as CUSTOMER_KEY_SQL };
