@@ -12,5 +12,10 @@ export const WRITER_CACHE_KIB = 16_384;
  * fast as 32 MB on a 1,000,000-row import (10.3 vs 10.6 s) with 23–34 MB less peak memory.
  */
 export const JOB_CACHE_KIB = 8_192;
-/** Each reader thread's connection (sqlite-reader-thread.ts). */
-export const READER_CACHE_KIB = 16_384;
+/**
+ * Each reader thread's connection (sqlite-reader-thread.ts). An export fills its reader's cache
+ * with pages it reads once: 4 MB took 16 MB off the server's peak through a 750,000-row
+ * transactions export against 16 MB, at the same speed (issue 13); the lists benchmark's requests
+ * (an index walk of 50 rows, a count over the store) read few pages, or pages no cache would hold.
+ */
+export const READER_CACHE_KIB = 4_096;
