@@ -86,18 +86,37 @@ const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1
  * It can throw: ValidationError.
  */
 export function parseInstant(value: string, field: string): number {
+  // A file's dates repeat (every row of an import available on one day): each field's last answer is kept.
+  const last = lastInstants.get(field);
+  if (last !== undefined && value === last.value) return last.ms;
   const m = INSTANT_RE.exec(value);
   const invalid = () =>
     new ValidationError(`${field} must be an ISO 8601 date-time with a zone, e.g. 2025-03-01T12:00:00Z`, field);
   if (!m) throw invalid();
-  const [year, month, day, hour, minute, second = 0] = m.slice(1, 7).map((v) => (v === undefined ? 0 : Number(v)));
-  const [offsetHours, offsetMinutes] = [Number(m[8] ?? 0), Number(m[9] ?? 0)];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) throw invalid();
-  if (offsetHours > 23 || offsetMinutes > 59) throw invalid();
+  // Checked field by field, without arrays or Dates: an import checks two dates a row (issue 13).
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw invalid();
+  if (Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59)) throw invalid();
+  if (m[8] !== undefined && (Number(m[8]) > 23 || Number(m[9]) > 59)) throw invalid();
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw invalid();
+  if (last === undefined) lastInstants.set(field, { value, ms });
+  else {
+    last.value = value;
+    last.ms = ms;
+  }
   return ms;
+}
+
+/** The last instant parsed per field name (the callers' names: a handful of constants). */
+const lastInstants = new Map<string, { value: string; ms: number }>();
+
+/** Days in a month (1–12) of a proleptic Gregorian year, as Date.UTC counts them. */
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /** Lower-cases and collapses white space: the form search matches against. */
