@@ -1,5 +1,6 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommitter } from '../src/db/committer.js';
@@ -32,10 +33,14 @@ function tally(url: string, ...args: string[]): Promise<Run> {
   });
 }
 
-/** `npm run build`, once for the file (tsc run by node directly: npx would add a second to every run). */
-beforeAll(() => {
+/**
+ * `npm run build`, once for the file (tsc run by node directly: npx would add a second to every
+ * run). Not execFileSync: the build takes 20 s or more, and a worker whose event loop is blocked
+ * that long cannot answer vitest's runner ("Timeout calling onTaskUpdate" after 60 s on a loaded machine).
+ */
+beforeAll(async () => {
   try {
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'pipe' });
+    await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`npm run build failed:\n${stdout?.toString() ?? ''}${stderr?.toString() ?? ''}`);
