@@ -305,6 +305,29 @@ for (const dialect of DIALECTS) {
       expect(await swept(cancelled.id)).toBe(0);
     });
 
+    it('stages a file of many batches and writes (12,000 rows) with every good row once and every bad one at its line', async () => {
+      const big = await startServer(dialect, { workers: { idleMs: 20 } });
+      try {
+        const s = await big.newStore('many batches');
+        // Bad rows on both sides of the parser's batches (1,000 rows) and of PostgreSQL's writes (5,000);
+        // a NUL past the first 64 KB (there, the file is refused as binary).
+        const bad = new Map([[1001, 'x'], [1002, '-1'], [5001, '1.5'], [5002, 'x'], [10_001, 'x'], [10_002, '\u0000'], [12_001, 'x']]);
+        const lines = ['externalId,balance'];
+        for (let line = 2; line <= 12_001; line++) lines.push(`m-${line},${bad.get(line) ?? line % 97}`);
+        const res = await upload(s, 'type=set&reason=Many', csv(lines));
+        expect(res.status, res.text).toBe(202);
+        const job = await waitForJob(s, res.body.job.id);
+        expect(job).toMatchObject({ status: 'completed', total: 12_000, succeeded: 12_000 - bad.size, failed: bad.size });
+        expect((await errorsOf(s, job.id)).map((e) => e[0]).sort((a, b) => (a as number) - (b as number))).toEqual([...bad.keys()]);
+        const written = await big.database.db.selectFrom('transactions').select(['job_line', 'points']).where('job_id', '=', job.id).orderBy('job_line').execute();
+        const good = [...Array(12_000).keys()].map((i) => i + 2).filter((line) => !bad.has(line) && line % 97 !== 0);
+        expect(written.map((r) => [Number(r.job_line), Number(r.points)])).toEqual(good.map((line) => [line, line % 97]));
+        await assertLedgerInvariants(big.database);
+      } finally {
+        await big.close();
+      }
+    });
+
     it('finishes an add or set job an earlier release left before its ordering pass by apply position, each row once', async () => {
       // A server without a worker of its own: the chunks run here, one at a time.
       const bare = await startServer(dialect);

@@ -28,6 +28,7 @@ export interface RunOptions {
  * Runs units of work in transactions. Each unit is atomic: it is applied whole or not at all.
  */
 export interface Committer {
+  readonly dialect: Database['dialect'];
   run<T>(work: Work<T>, opts?: RunOptions): Promise<T>;
 }
 
@@ -47,6 +48,7 @@ interface Pending {
  * fsync; sharing it is what lets durable single adjustments reach thousands per second.
  */
 class SqliteGroupCommitter implements Committer {
+  readonly dialect = 'sqlite';
   #queue: Pending[] = [];
   #scheduled = false;
   #running = false;
@@ -202,6 +204,7 @@ async function runBatch(conn: Kysely<DB>, batch: Pending[]): Promise<void> {
  * that need not be durable commits without waiting for its WAL flush (synchronous_commit off).
  */
 class PostgresCommitter implements Committer {
+  readonly dialect = 'postgres';
   constructor(private readonly db: Kysely<DB>) {}
   run<T>(work: Work<T>, opts: RunOptions = {}): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
