@@ -59,12 +59,11 @@ const STAGED_COLUMNS: [keyof StagedJson, string, 'bigint' | 'text'][] = [
 ];
 
 /** Bytes through, counted against the cap and hashed on the way. It can throw: UploadTooLargeError. */
-async function* metered(source: AsyncIterable<Uint8Array | string>, maxBytes: number, hash: Hash): AsyncGenerator<Buffer> {
-  let bytes = 0;
+async function* metered(source: AsyncIterable<Uint8Array | string>, maxBytes: number, hash: Hash, read: { bytes: number }): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    bytes += buf.length;
-    if (bytes > maxBytes) throw new UploadTooLargeError(maxBytes);
+    read.bytes += buf.length;
+    if (read.bytes > maxBytes) throw new UploadTooLargeError(maxBytes);
     hash.update(buf);
     yield buf;
   }
@@ -100,14 +99,17 @@ export async function stageUpload(
   // PostgreSQL: several of the parser's batches per write. Each write is four round trips (begin,
   // commit, its settings), and each waits for the event loop, busy parsing the next batch: at a
   // batch per write, staging 1,000,000 rows took the parsing's time plus the writes', not the
-  // longer of the two. SQLite: a batch per write, the write lock held briefly.
-  const flushAt = committer.dialect === 'postgres' ? PG_WRITE_ROWS : 1;
+  // longer of the two. A write also ends at PG_WRITE_BYTES of the file (rows of long texts), so
+  // that memory stays bounded. SQLite: a batch per write, the write lock held briefly.
+  const [flushRows, flushBytes] = committer.dialect === 'postgres' ? [PG_WRITE_ROWS, PG_WRITE_BYTES] : [1, 0];
+  const read = { bytes: 0 };
+  let flushedAt = 0;
   let rows: StagedJson[] = [];
   let errors: RowError[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
     const [batchRows, batchErrors] = [rows, errors];
-    [rows, errors] = [[], []];
+    [rows, errors, flushedAt] = [[], [], read.bytes];
     // One write in flight while the next batches are parsed: the database writes it meanwhile.
     await inFlight;
     // Not durable: nothing reads staged rows before the commit that completes the upload, which is.
@@ -116,7 +118,7 @@ export async function stageUpload(
     inFlight.catch(() => undefined);
   };
   try {
-    for await (const batch of parseImport(metered(source, opts.maxBytes, hash), type)) {
+    for await (const batch of parseImport(metered(source, opts.maxBytes, hash, read), type)) {
       staged.columns = batch.columns;
       const batchRows: StagedJson[] = [];
       const batchErrors: RowError[] = batch.errors.map((e) => ({ ...e, message: clean(e.message), column: e.column && clean(e.column) }));
@@ -134,7 +136,7 @@ export async function stageUpload(
       staged.invalid += bad.size;
       rows.push(...batchRows);
       errors.push(...batchErrors);
-      if (rows.length >= flushAt) await flush();
+      if (rows.length >= flushRows || read.bytes - flushedAt >= flushBytes) await flush();
     }
     await flush();
   } finally {
@@ -170,8 +172,9 @@ function toJson(r: ImportRow): StagedJson {
   };
 }
 
-/** PostgreSQL: staged rows per write (about 1.5 MB of JSON at most for an `add` file, as one parameter). */
+/** PostgreSQL: staged rows per write (one JSON parameter, a few hundred KB for an `add` file), fewer if they hold more of the file than PG_WRITE_BYTES. */
 const PG_WRITE_ROWS = 5000;
+const PG_WRITE_BYTES = 2 * 1024 * 1024;
 
 /** SQLite: rows per multi-row INSERT (each row binds at most 19 values; well under SQLite's 32,766). */
 const SQLITE_VALUES_ROWS = 500;
