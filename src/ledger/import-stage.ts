@@ -96,47 +96,46 @@ export async function stageUpload(
 ): Promise<StagedUpload> {
   const hash = createHash('sha256').update(opts.hashPrefix).update('\n');
   const staged: StagedUpload = { rows: 0, invalid: 0, columns: {}, hash: '' };
-  // PostgreSQL: several of the parser's batches per write. Each write is four round trips (begin,
-  // commit, its settings), and each waits for the event loop, busy parsing the next batch: at a
-  // batch per write, staging 1,000,000 rows took the parsing's time plus the writes', not the
-  // longer of the two. A write also ends at PG_WRITE_BYTES of the file (rows of long texts), so
-  // that memory stays bounded. SQLite: a batch per write, the write lock held briefly.
-  const [flushRows, flushBytes] = committer.dialect === 'postgres' ? [PG_WRITE_ROWS, PG_WRITE_BYTES] : [1, 0];
+  // PostgreSQL: several of the parser's batches per write, up to PG_WRITE_ROWS rows or
+  // PG_WRITE_BYTES of the file (rows of long texts: memory stays bounded). Each write is four round
+  // trips (begin, its setting, the insert, commit), and each waits for the event loop, busy parsing
+  // the next batch: at a batch per write, staging 1,000,000 rows took the parsing's time plus the
+  // writes', not the longer of the two. SQLite: a batch per write, the write lock held briefly.
+  const batchPerWrite = committer.dialect !== 'postgres';
   const read = { bytes: 0 };
   let flushedAt = 0;
   let rows: StagedJson[] = [];
   let errors: RowError[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   const flush = async () => {
-    const [batchRows, batchErrors] = [rows, errors];
+    const [written, reported] = [rows, errors];
     [rows, errors, flushedAt] = [[], [], read.bytes];
     // One write in flight while the next batches are parsed: the database writes it meanwhile.
     await inFlight;
     // Not durable: nothing reads staged rows before the commit that completes the upload, which is.
-    if (batchRows.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, batchRows, batchErrors), { durable: false });
+    if (written.length > 0) inFlight = committer.run((trx) => insertBatch(trx, job, written, reported), { durable: false });
     // A failed write is reported once the next batch is parsed; until then it is already settled.
     inFlight.catch(() => undefined);
   };
   try {
     for await (const batch of parseImport(metered(source, opts.maxBytes, hash, read), type)) {
       staged.columns = batch.columns;
-      const batchRows: StagedJson[] = [];
-      const batchErrors: RowError[] = batch.errors.map((e) => ({ ...e, message: clean(e.message), column: e.column && clean(e.column) }));
+      const firstError = errors.length;
+      for (const e of batch.errors) errors.push({ ...e, message: clean(e.message), column: e.column && clean(e.column) });
+      const before = rows.length;
       for (const row of batch.rows) {
         if (hasNul(row)) {
-          batchErrors.push({ line: row.line, column: null, code: 'invalid_value', message: 'The row contains a NUL character' });
+          errors.push({ line: row.line, column: null, code: 'invalid_value', message: 'The row contains a NUL character' });
           continue;
         }
-        batchRows.push(toJson(row));
+        rows.push(toJson(row));
       }
       const bad = new Map<number, string>();
-      for (const e of batchErrors) if (!bad.has(e.line)) bad.set(e.line, e.code);
-      for (const [line, code] of bad) batchRows.push({ ...EMPTY, l: line, err: code });
-      staged.rows += batchRows.length;
+      for (let i = firstError; i < errors.length; i++) if (!bad.has(errors[i].line)) bad.set(errors[i].line, errors[i].code);
+      for (const [line, code] of bad) rows.push({ ...EMPTY, l: line, err: code });
+      staged.rows += rows.length - before;
       staged.invalid += bad.size;
-      rows.push(...batchRows);
-      errors.push(...batchErrors);
-      if (rows.length >= flushRows || read.bytes - flushedAt >= flushBytes) await flush();
+      if (batchPerWrite || rows.length >= PG_WRITE_ROWS || read.bytes - flushedAt >= PG_WRITE_BYTES) await flush();
     }
     await flush();
   } finally {
@@ -172,7 +171,7 @@ function toJson(r: ImportRow): StagedJson {
   };
 }
 
-/** PostgreSQL: staged rows per write (one JSON parameter, a few hundred KB for an `add` file), fewer if they hold more of the file than PG_WRITE_BYTES. */
+/** PostgreSQL: staged rows per write (one JSON parameter, a few hundred KB for an `add` file), and the bytes of the file that end a write sooner. */
 const PG_WRITE_ROWS = 5000;
 const PG_WRITE_BYTES = 2 * 1024 * 1024;
 
