@@ -7,7 +7,7 @@ import { DIALECTS, freshDatabaseUrl, type TestDatabase } from './support/databas
 import { freePort, spawnTally, type TallyProcess, until } from './support/process.js';
 import { request } from './support/server.js';
 
-const MEMBERS = 20_000;
+const MEMBERS = 10_000;
 const PER_MEMBER = 4;
 const ROWS = MEMBERS * PER_MEMBER;
 
@@ -72,7 +72,7 @@ for (const dialect of DIALECTS) {
       const id = created.body.job.id;
       await until(async () => {
         const job = (await first.api('GET', `/v1/jobs/${id}`)).body;
-        return job.succeeded >= 20_000 ? job : undefined;
+        return job.succeeded >= 10_000 ? job : undefined;
       }, 60_000);
       first.proc.child.kill('SIGKILL');
       await first.proc.exited;

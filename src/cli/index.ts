@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError } from 'commander';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
@@ -213,7 +214,18 @@ export function program(): Command {
   return cli;
 }
 
+/**
+ * How far V8 lets each thread's old generation grow past what its last full GC kept, in percent.
+ * V8's own factor reaches 4× when GC is cheap: through a 1,000,000-row import the serving thread,
+ * which keeps about 30 MB, let promoted garbage reach 130 MB before collecting it, and the server
+ * peaked at 298–314 MB. At 30% it peaked at 227–240 MB, as fast (issue 13: peak RSS ≤ 300 MB;
+ * `BENCH_ONLY=imports DIALECTS=sqlite npm run bench`, one run each). V8 reads the flag at each GC,
+ * for every thread of the process, so setting it here, first, holds for the whole process.
+ */
+const HEAP_GROWING_PERCENT = 30;
+
 export async function main(argv: string[]): Promise<void> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   try {
     await program().parseAsync(argv);
   } catch (err) {
