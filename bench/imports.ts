@@ -233,7 +233,14 @@ async function waitJob(url: string, apiKey: string, id: number): Promise<{ statu
 
 /** Reads an export to its end; returns its data lines. */
 async function readExport(url: string, apiKey: string, path: string): Promise<number> {
-  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  const get = () => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  // The GET may go out on a kept-alive connection idle for a minute (the raw walks ran meanwhile)
+  // just as the server closes it (a run on 12-08 failed so: "other side closed", no byte answered).
+  // A GET is safe to send again, on a new connection.
+  const res = await get().catch((err: { cause?: { code?: string } }) => {
+    if (err.cause?.code !== 'UND_ERR_SOCKET') throw err;
+    return get();
+  });
   let newlines = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) for (const b of chunk) if (b === 10) newlines++;
   return newlines - 1;
