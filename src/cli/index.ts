@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError } from 'commander';
 import { createCommitter } from '../db/committer.js';
 import { connect } from '../db/database.js';
@@ -50,18 +49,6 @@ function role(value: string): Role {
   return value as Role;
 }
 
-/**
- * SQLite: how far V8 lets each thread's old generation grow past what its last full GC kept, in
- * percent. V8's own factor reaches 4× when GC is cheap: through a 1,000,000-row import the serving
- * thread, which keeps about 30 MB, let promoted garbage reach 130 MB before collecting it, and the
- * server peaked at 298–314 MB; at 30% it peaked at 227–240 MB, and alternating runs showed no cost
- * beyond the noise (issue 13: peak RSS ≤ 300 MB; README, "Where the memory is"). PostgreSQL keeps
- * V8's default: its server peaked at 224–244 MB without it, and all of its work (serving, parsing,
- * the job runner) shares the one thread that more full GCs would pause. V8 reads the flag at each
- * GC, in every thread of the process, so setting it before the server starts holds for all of it.
- */
-const SQLITE_HEAP_GROWING_PERCENT = 30;
-
 export function program(): Command {
   const cli = new Command('tally').description('Tally: a loyalty-points ledger').showHelpAfterError();
 
@@ -73,7 +60,6 @@ export function program(): Command {
     .option('--no-worker', 'do not run the job worker in this process')
     .action(async (opts: { port?: number; host?: string; worker: boolean }) => {
       const config = loadConfig();
-      if (config.databaseUrl.startsWith('sqlite:')) setFlagsFromString(`--heap-growing-percent=${SQLITE_HEAP_GROWING_PERCENT}`);
       await serve({ ...config, port: opts.port ?? config.port, host: opts.host ?? config.host }, { worker: opts.worker });
     });
 
