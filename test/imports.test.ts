@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCommitter } from '../src/db/committer.js';
+import { type Committer, createCommitter } from '../src/db/committer.js';
 import { JobRunner } from '../src/jobs/runner.js';
 import { DIALECTS } from './support/databases.js';
 import { aCustomer, assertLedgerInvariants } from './support/fixtures.js';
@@ -303,6 +303,46 @@ for (const dialect of DIALECTS) {
       const cancelled = await waitForJob(s, res.body.job.id);
       expect(cancelled.status).toBe('cancelled');
       expect(await swept(cancelled.id)).toBe(0);
+    });
+
+    it('sweeps an import that ends while a sweep step runs: the wake that step missed is kept', async () => {
+      // A server without a worker of its own; this runner sleeps a minute when idle, unless woken.
+      const bare = await startServer(dialect);
+      try {
+        const s = await bare.newStore('sweep race');
+        const members = await Promise.all(Array.from({ length: 3 }, () => aCustomer(s)));
+        const res = await upload(s, 'type=add', csv(['customerId,points', ...members.map((c) => `${c.id},1`)]));
+        expect(res.status, res.text).toBe(202);
+        const id = res.body.job.id as number;
+        const stagedOf = async () =>
+          Number((await sql<{ n: number }>`SELECT count(*) AS n FROM import_rows WHERE job_id = ${id}`.execute(bare.database.db)).rows[0].n);
+        expect(await stagedOf()).toBe(3);
+        // Not runnable yet, so the runner's first round is a sweep step alone, which finds nothing;
+        // the job ends (cancelled, the runner woken) after that step read, before it returns.
+        await bare.database.db.updateTable('jobs').set({ status: 'uploading' }).where('id', '=', id).execute();
+        const committer = createCommitter(bare.database);
+        let runner: JobRunner | undefined;
+        let endJob = true;
+        const racing: Committer = {
+          dialect: committer.dialect,
+          run: async (work, opts) => {
+            const out = await committer.run(work, opts);
+            if (endJob) {
+              endJob = false;
+              await bare.database.db.updateTable('jobs').set({ status: 'cancelled' }).where('id', '=', id).execute();
+              runner?.wake();
+            }
+            return out;
+          },
+        };
+        runner = new JobRunner(bare.database.db, racing, { idleMs: 60_000, scheduleMs: 0 });
+        runner.start();
+        await expect.poll(stagedOf, { timeout: 10_000 }).toBe(0);
+        expect(endJob).toBe(false);
+        await runner.stop();
+      } finally {
+        await bare.close();
+      }
     });
 
     it('stages a file of many batches and writes (12,000 rows) with every good row once and every bad one at its line', async () => {

@@ -76,6 +76,8 @@ export class JobRunner {
   readonly id = `worker-${randomUUID().slice(0, 8)}`;
   #stopped = false;
   #wake: (() => void) | null = null;
+  /** A wake() since the last idle wait began: the next wait is skipped (the round may have missed it). */
+  #woken = false;
   #loop: Promise<void> | null = null;
   readonly #opts: Required<Omit<RunnerOptions, 'afterChunk'>> & Pick<RunnerOptions, 'afterChunk'>;
   /** Current chunk size per job (adapted to chunkMs). */
@@ -118,6 +120,7 @@ export class JobRunner {
    */
   wake(): void {
     this.#sweepWanted = true;
+    this.#woken = true;
     this.#wake?.();
   }
 
@@ -188,6 +191,9 @@ export class JobRunner {
    */
   async #sweep(): Promise<boolean> {
     if (!this.#sweepWanted || this.#stopped) return false;
+    // Cleared before the step, not after it: a job that ends while the step runs (a cancel and its
+    // wake(), after the step's snapshot) asks again, and is not lost when the step finds nothing.
+    this.#sweepWanted = false;
     try {
       const size = this.#sizes.get(SWEEP) ?? SWEEP_FIRST_ROWS;
       let started = 0;
@@ -197,10 +203,13 @@ export class JobRunner {
       });
       const ms = performance.now() - started;
       if (this.#opts.afterChunk?.()) this.#contendedUntil = Date.now() + CONTENDED_FOR_MS;
-      if (removed === 0) this.#sweepWanted = false;
-      else this.#adapt(SWEEP, 'sweep', removed, ms, SWEEP_ROWS);
+      if (removed > 0) {
+        this.#sweepWanted = true;
+        this.#adapt(SWEEP, 'sweep', removed, ms, SWEEP_ROWS);
+      }
       return removed > 0;
     } catch (err) {
+      this.#sweepWanted = true;
       this.log('sweep failed (will retry)', { err: String(err) });
       return false;
     }
@@ -281,13 +290,19 @@ export class JobRunner {
     this.#sizes.set(id, Math.min(max, Math.max(Math.min(MIN_CHUNK, max), next)));
   }
 
+  /** Sleeps up to ms, cut short by wake(); not at all if wake() came during the round just run. */
   #idle(ms: number): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
       function done() {
         clearTimeout(timer);
         self.#wake = null;
+        self.#woken = false;
         resolve();
       }
       this.#wake = done;
